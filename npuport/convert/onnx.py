@@ -1,0 +1,79 @@
+"""ONNX writer and ORT transformer fusion.
+
+Export uses torch's TorchScript-based exporter on an eager-attention model: it is fast and its graphs are
+the ones onnxruntime.transformers' fusions (Attention, SkipLayerNormalization, Gelu) recognise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from npuport.convert.wrapper import LogitsOnly
+from npuport.errors import ConversionError
+from npuport.fsutil import atomic_path
+
+FUSED_OPS = ("Attention", "MultiHeadAttention", "SkipLayerNormalization", "EmbedLayerNormalization",
+             "Gelu", "FastGelu", "BiasGelu")
+
+
+def export_onnx(wrapper: LogitsOnly, example: dict[str, np.ndarray], path: Path, opset: int, dynamic: bool) -> None:
+    names = wrapper.input_names
+    args = tuple(torch.from_numpy(example[name]) for name in names)
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    with atomic_path(path) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper.eval(),
+            args,
+            str(tmp),
+            dynamo=False,
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes=axes if dynamic else None,
+            opset_version=opset,
+            do_constant_folding=True,
+        )
+
+
+def op_counts(model: onnx.ModelProto) -> Counter[str]:
+    return Counter(node.op_type for node in model.graph.node)
+
+
+def fuse_transformer(src: Path, dst: Path, num_heads: int, hidden_size: int) -> list[str]:
+    """ORT's transformer optimizer; returns the fused op counts as transform notes."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimized = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
+    counts = op_counts(optimized.model)
+    fused = {op: counts[op] for op in FUSED_OPS if counts[op]}
+    if not any(counts[op] for op in ("Attention", "MultiHeadAttention")):
+        raise ConversionError(f"transformer fusion found no attention block to fuse in {src.name} (got {dict(fused)})")
+    with atomic_path(dst) as tmp:
+        onnx.save_model(optimized.model, str(tmp))
+    return ["ort-fusion:" + ",".join(f"{op}x{n}" for op, n in fused.items())]
+
+
+def tensor_shapes(path: Path) -> tuple[list[tuple[str, str, list[int | str]]], list[tuple[str, str, list[int | str]]]]:
+    """(name, dtype, shape) of graph inputs and outputs, symbolic dims by name."""
+    model = onnx.load(str(path), load_external_data=False)
+
+    def describe(values: list[onnx.ValueInfoProto]) -> list[tuple[str, str, list[int | str]]]:
+        out = []
+        for value in values:
+            tensor = value.type.tensor_type
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name
+            dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in tensor.shape.dim]
+            out.append((value.name, dtype, dims))
+        return out
+
+    return describe(list(model.graph.input)), describe(list(model.graph.output))

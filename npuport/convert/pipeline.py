@@ -1,0 +1,289 @@
+"""`npuport convert`: build the variant matrix in child processes, check each file, write the manifest last."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
+from npuport.convert.worker import Job, run_job
+from npuport.errors import ConversionError, ManifestError
+from npuport.fsutil import remove_stale_temporaries, sha256_file
+from npuport.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
+from npuport.runtime.buckets import check_buckets
+from npuport.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_max_length, read_config
+from npuport.validate.golden import INPUTS_FILE, REFERENCE_FILE, tokenize_golden
+
+Progress = Callable[[dict[str, Any]], None]
+STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
+OWNED_DIRS = ("torchscript", "onnx", "tokenizer", "golden")
+TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
+                      "onnxruntime-cann", "numpy", "torch_npu")
+
+
+@dataclass
+class StepStats:
+    step: str
+    seconds: float
+    peak_rss_mb: float  # of the process that ran the step
+
+
+@dataclass
+class ConvertResult:
+    manifest: Manifest
+    root: Path
+    seconds: float
+    steps: list[StepStats] = field(default_factory=list)
+    variant_seconds: dict[str, float] = field(default_factory=dict)  # export + check time per variant
+    variant_step: dict[str, str] = field(default_factory=dict)  # which step built each variant
+
+    @property
+    def peak_rss_mb(self) -> float:
+        parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return max([parent, *(s.peak_rss_mb for s in self.steps)])
+
+
+def toolchain() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for package in TOOLCHAIN_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _model_shape(config: dict[str, Any]) -> tuple[int, int]:
+    heads = config.get("num_attention_heads", config.get("n_heads"))
+    hidden = config.get("hidden_size", config.get("dim"))
+    if not heads or not hidden:
+        raise ConversionError("config.json lacks num_attention_heads/hidden_size")
+    return int(heads), int(hidden)
+
+
+def _jobs(model_dir: Path, staging: Path, options: ConvertOptions, plans: list[VariantPlan], base: dict[str, Any]) -> list[Job]:
+    """Split the plan into steps, one process each, in dependency order.
+
+    fp16/int8 ONNX derive from the fp32 ONNX of the same shape, which is therefore built (and checked) even
+    when fp32 itself was not asked for; fused variants are exported raw first, then fused in their own step.
+    """
+    steps: dict[str, list[tuple[VariantPlan, bool]]] = {}
+    selected = {(p.format, p.precision, p.shape): p for p in plans}
+    raw_shapes: list[str] = []
+    for plan in plans:
+        if plan.format == "torchscript":
+            steps.setdefault(f"torchscript-{plan.precision}", []).append((plan, True))
+    for shape in SHAPES:
+        if not any(p.format == "onnx" and p.shape == shape for p in plans):
+            continue
+        record = ("onnx", "fp32", shape) in selected
+        plan = selected.get(("onnx", "fp32", shape)) or VariantPlan("onnx", "fp32", shape, options.buckets if shape == "static" else ())
+        if fused(options.fuse, shape):
+            raw_shapes.append(shape)
+            steps.setdefault("onnx-fuse", []).append((plan, record))
+        steps.setdefault("onnx-export", [])
+        if not fused(options.fuse, shape):
+            steps["onnx-export"].append((plan, record))
+    for plan in plans:
+        if plan.format == "onnx" and plan.precision != "fp32":
+            steps.setdefault(f"onnx-{plan.precision}", []).append((plan, True))
+    return [
+        Job(
+            model_dir=str(model_dir), staging=str(staging), step=step,
+            plans=[{"format": p.format, "precision": p.precision, "shape": p.shape, "record": record,
+                    "buckets": [b.model_dump() for b in p.buckets]} for p, record in steps[step]],
+            buckets=[b.model_dump() for b in options.buckets],
+            raw_shapes=raw_shapes if step == "onnx-export" else [],
+            **base,
+        )
+        for step in STEP_ORDER
+        if step in steps
+    ]
+
+
+def _steps_total(jobs: list[Job]) -> int:
+    """Progress units: one per file written (raw exports included)."""
+    per_plan = sum(len(p["buckets"]) if p["shape"] == "static" else 1 for job in jobs for p in job.plans)
+    raw = sum(len(job.buckets) if shape == "static" else 1 for job in jobs for shape in job.raw_shapes)
+    return per_plan + raw
+
+
+def _run_isolated(job: Job, progress: Progress) -> dict[str, Any]:
+    """Run one job in a child process; its peak memory is its own, and a crash cannot corrupt ours."""
+    with tempfile.TemporaryDirectory(prefix="npuport-job-") as tmp:
+        job_path = Path(tmp) / "job.json"
+        job_path.write_text(json.dumps(asdict(job)), encoding="utf-8")
+        stderr_path = Path(tmp) / "stderr.txt"
+        with open(stderr_path, "wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "npuport.convert.worker", str(job_path)],
+                stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
+            )
+            result: dict[str, Any] | None = None
+            error: str | None = None
+            assert child.stdout is not None
+            for line in child.stdout:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # stray prints from libraries
+                if event.get("event") == "result":
+                    result = event
+                elif event.get("event") == "error":
+                    error = event["message"]
+                else:
+                    progress(event)
+            code = child.wait()
+        if error:
+            raise ConversionError(error)
+        if result is None or code != 0:
+            tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            hint = " (killed: out of memory?)" if code in (-9, 137) else ""
+            raise ConversionError(f"convert step {job.step} died with exit code {code}{hint}: {tail[0][:300]}")
+        return result
+
+
+def _dedupe(staging: Path, variants: list[dict[str, Any]]) -> list[Variant]:
+    """Share identical files: a static variant whose bytes equal another file keeps one copy."""
+    by_hash: dict[str, str] = {}
+    out = []
+    for raw in variants:
+        files = []
+        for entry in raw["files"]:
+            path = staging / entry["path"]
+            digest = sha256_file(path)
+            shared = by_hash.setdefault(digest, entry["path"])
+            if shared != entry["path"]:
+                path.unlink()
+            files.append(VariantFile(path=shared, sha256=digest, bytes=(staging / shared).stat().st_size,
+                                     bucket=entry["bucket"]))
+        out.append(Variant.model_validate({**raw, "files": files}))
+    return out
+
+
+def _previous_manifest(out_dir: Path) -> Manifest | None:
+    if not out_dir.exists():
+        return None
+    if not out_dir.is_dir():
+        raise ConversionError(f"output {out_dir} exists and is not a directory")
+    if not (out_dir / MANIFEST_NAME).exists():
+        if any(p.name != ".staging" for p in out_dir.iterdir()):
+            raise ConversionError(f"output {out_dir} is a non-empty directory without an npuport manifest; refusing to write into it")
+        return None
+    try:
+        return Manifest.load(out_dir)
+    except ManifestError:
+        return None  # a corrupt manifest is replaced
+
+
+def _publish(staging: Path, out_dir: Path, manifest: Manifest) -> None:
+    """Move staged files into place with the manifest last: at no point does a manifest name a partial file."""
+    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    keep = {record.path for record in manifest.all_files()}
+    for rel in sorted(keep):
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, target)
+    manifest.save(out_dir)
+    for sub in OWNED_DIRS:  # files of variants no longer built
+        for stale in (out_dir / sub).rglob("*") if (out_dir / sub).is_dir() else []:
+            if stale.is_file() and stale.relative_to(out_dir).as_posix() not in keep:
+                stale.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def convert_model(
+    model_dir: Path,
+    out_dir: Path,
+    options: ConvertOptions | None = None,
+    progress: Progress | None = None,
+    isolate: bool = True,
+) -> ConvertResult:
+    """Export `model_dir` into `out_dir`; returns the manifest written there."""
+    started = time.perf_counter()
+    options = options or ConvertOptions()
+    progress = progress or (lambda event: None)
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    config = read_config(model_dir)
+    find_weights(model_dir)
+    tokenizer = load_tokenizer(model_dir, config)
+    max_length = model_max_length(config, tokenizer)
+    plans = plan_variants(options)
+    if any(p.shape == "static" for p in plans):
+        check_buckets(list(options.buckets), max_length)
+    previous = _previous_manifest(out_dir)
+
+    staging = out_dir / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
+        input_names = ARCHITECTURES[config["model_type"]][1]
+        golden = tokenize_golden(tokenizer, input_names, seq_len)
+        golden.save(staging / INPUTS_FILE)
+        tokenizer.save_pretrained(str(staging / "tokenizer"))
+        heads, hidden = _model_shape(config)
+        problem = config.get("problem_type") or "single_label_classification"
+        base = {
+            "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
+            "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
+            "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
+        }
+        jobs = _jobs(model_dir, staging, options, plans, base)
+        progress({"event": "total", "steps": _steps_total(jobs)})
+        run = _run_isolated if isolate else run_job
+        stats, raw_variants, facts = [], [], None
+        variant_seconds: dict[str, float] = {}
+        variant_step: dict[str, str] = {}
+        for job in jobs:
+            result = run(job, progress)
+            for raw in result["variants"]:
+                variant_seconds[raw["id"]] = raw.pop("seconds")
+                variant_step[raw["id"]] = job.step
+            raw_variants += result["variants"]
+            facts = facts or result.get("source")
+            stats.append(StepStats(job.step, result["seconds"], result["peak_rss_mb"]))
+        assert facts is not None, "the first step always loads the model"
+        variants = _dedupe(staging, raw_variants)
+        root_record = lambda rel: FileRecord.of(staging, staging / rel)  # noqa: E731
+        tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
+        source = SourceInfo(
+            path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
+            id2label=config["id2label"], problem_type=problem, threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
+            max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names, **facts,
+        )
+        manifest = Manifest(
+            source=source,
+            tokenizer=TokenizerInfo(class_name=type(tokenizer).__name__, files=[FileRecord.of(staging, p) for p in tokenizer_files]),
+            toolchain=toolchain(),
+            variants=variants,
+            golden=GoldenInfo(inputs=root_record(INPUTS_FILE), reference=root_record(REFERENCE_FILE),
+                              texts=len(golden.ids), seq_len=seq_len),
+            validations=_carried_validations(previous, variants),
+        )
+        _publish(staging, out_dir, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    remove_stale_temporaries(out_dir)
+    return ConvertResult(manifest=manifest, root=out_dir, seconds=time.perf_counter() - started, steps=stats,
+                         variant_seconds=variant_seconds, variant_step=variant_step)
+
+
+def _carried_validations(previous: Manifest | None, variants: list[Variant]) -> list:
+    """Keep validations of variants whose files did not change."""
+    if previous is None:
+        return []
+    digests = {v.id: v.files[0].sha256 for v in variants}
+    return [v for v in previous.validations if digests.get(v.variant) == v.sha256]

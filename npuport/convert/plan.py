@@ -1,0 +1,79 @@
+"""What to build: the variant matrix chosen by the user, before anything is exported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from npuport.errors import ConversionError
+from npuport.manifest import Bucket, Format, Precision, ShapeMode
+from npuport.runtime.buckets import DEFAULT_BUCKETS, parse_buckets
+
+FORMATS: tuple[Format, ...] = ("torchscript", "onnx")
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8")
+SHAPES: tuple[ShapeMode, ...] = ("dynamic", "static")
+FUSE_CHOICES = ("dynamic", "all", "none")
+DEFAULT_OPSET = 17
+SUFFIX = {"torchscript": ".pt", "onnx": ".onnx"}
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    format: Format
+    precision: Precision
+    shape: ShapeMode
+    buckets: tuple[Bucket, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.format}-{self.precision}-{self.shape}"
+
+    def file_path(self, bucket: Bucket | None) -> str:
+        stem = f"{self.precision}-{self.shape}" + (f"-{bucket.label}" if bucket else "")
+        return f"{self.format}/{stem}{SUFFIX[self.format]}"
+
+    def targets(self) -> list[Bucket | None]:
+        return list(self.buckets) if self.shape == "static" else [None]
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    formats: tuple[Format, ...] = FORMATS
+    precisions: tuple[Precision, ...] = PRECISIONS
+    shapes: tuple[ShapeMode, ...] = SHAPES
+    buckets: tuple[Bucket, ...] = field(default_factory=lambda: tuple(parse_buckets(DEFAULT_BUCKETS)))
+    opset: int = DEFAULT_OPSET
+    fuse: str = "dynamic"  # which ONNX variants get ORT transformer fusion: dynamic | all | none
+    int8_static: bool = False  # int8 is dynamic-shape only unless asked
+
+    def __post_init__(self) -> None:
+        for name, values, allowed in (
+            ("format", self.formats, FORMATS),
+            ("precision", self.precisions, PRECISIONS),
+            ("shape", self.shapes, SHAPES),
+        ):
+            unknown = [v for v in values if v not in allowed]
+            if unknown or not values:
+                raise ConversionError(f"unknown {name} {unknown or '(none)'}; choose from {', '.join(allowed)}")
+        if self.fuse not in FUSE_CHOICES:
+            raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
+        if not 13 <= self.opset <= 20:
+            raise ConversionError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads 11..18)")
+
+
+def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
+    """The matrix {format} × {precision} × {shape}; int8 is ONNX dynamic quantization (static only if asked)."""
+    plans: list[VariantPlan] = []
+    for fmt in options.formats:
+        for precision in options.precisions:
+            for shape in options.shapes:
+                if precision == "int8" and (fmt != "onnx" or (shape == "static" and not options.int8_static)):
+                    continue
+                plans.append(VariantPlan(fmt, precision, shape, options.buckets if shape == "static" else ()))
+    if not plans:
+        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build (int8 is ONNX-only)")
+    return plans
+
+
+def fused(fuse: str, shape: str) -> bool:
+    """Static ONNX stays standard ops by default: Ascend ATC and the CANN EP do not read ORT's contrib ops."""
+    return fuse == "all" or (fuse == "dynamic" and shape == "dynamic")

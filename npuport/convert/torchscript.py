@@ -1,0 +1,48 @@
+"""TorchScript writer: trace the logits-only wrapper (fp32 or half) on real golden tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from npuport.convert.wrapper import LogitsOnly
+from npuport.fsutil import atomic_path
+
+_MANGLE = re.compile(r"___torch_mangle_\d+")
+
+
+def trace(wrapper: LogitsOnly, example: dict[str, np.ndarray]) -> torch.jit.ScriptModule:
+    """Trace at the example's shape. Where the model's size arithmetic traces symbolically, the program
+    accepts other shapes too; convert's post-export check proves it on a different shape."""
+    args = tuple(torch.from_numpy(example[name]) for name in wrapper.input_names)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(wrapper.eval(), args, check_trace=False, strict=False)
+
+
+def program_fingerprint(traced: torch.jit.ScriptModule) -> str:
+    """A digest of the traced program and its weights, blind to the random serialization id and to the
+    class-name mangling that tracing twice in one process introduces. Equal digests ⇒ the files would
+    hold the same program, so a static bucket can share the dynamic file."""
+    digest = hashlib.sha256()
+    for name, module in traced.named_modules():
+        digest.update(name.encode())
+        try:
+            code = module.code
+        except (AttributeError, RuntimeError):  # containers without a forward have no code
+            code = ""
+        digest.update(_MANGLE.sub("", code).encode())
+    for name, tensor in traced.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save(traced: torch.jit.ScriptModule, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.jit.save(traced, str(tmp))

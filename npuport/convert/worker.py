@@ -1,0 +1,295 @@
+"""One convert step (see STEPS) in its own process, so peak memory stays that of one step on one model.
+
+Run as `python -m npuport.convert.worker JOB.json`; events go to stdout as JSON lines:
+{"event": "start"|"done", "label": …}, then {"event": "result", …} or {"event": "error", "message": …}.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from npuport.convert.plan import VariantPlan, fused
+from npuport.errors import ConversionError, NpuportError
+from npuport.manifest import Bucket, TensorSpec, specs_at
+from npuport.runtime.buckets import pad_to_bucket
+from npuport.validate.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference, save_reference
+
+Emit = Callable[[dict[str, Any]], None]
+Writer = Callable[["Bucket | None", Path], tuple[Path, list[str]]]
+
+
+@dataclass
+class Job:
+    model_dir: str
+    staging: str
+    step: str  # a key of STEPS
+    plans: list[dict[str, Any]]  # VariantPlan fields, plus record=False for derivation-only builds
+    opset: int
+    fuse: str
+    activation: str
+    pad_token_id: int
+    input_names: list[str]
+    num_labels: int
+    num_heads: int
+    hidden_size: int
+    buckets: list[dict[str, int]] = field(default_factory=list)
+    raw_shapes: list[str] = field(default_factory=list)  # onnx-export: unfused exports the fusion step reads
+
+    def variant_plans(self) -> list[VariantPlan]:
+        return [VariantPlan(p["format"], p["precision"], p["shape"], tuple(Bucket(**b) for b in p["buckets"])) for p in self.plans]
+
+
+def _example(golden: GoldenInputs, bucket: Bucket | None, pad_token_id: int) -> dict[str, np.ndarray]:
+    """Real golden tokens at the bucket's shape (dynamic: two texts of different lengths)."""
+    if bucket is None:
+        order = np.argsort(golden.lengths)
+        return golden.rows([order[len(order) // 2], order[-1]])
+    fits = np.flatnonzero(golden.lengths <= bucket.seq)[: bucket.batch]
+    return pad_to_bucket(golden.rows(fits, seq=bucket.seq), bucket, pad_token_id)
+
+
+def _symbolic_specs(job: Job, logits_dtype: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    inputs = [TensorSpec(name=n, dtype="int64", shape=["batch", "sequence"]) for n in job.input_names]
+    return inputs, [TensorSpec(name="logits", dtype=logits_dtype, shape=["batch", job.num_labels])]
+
+
+class Group:
+    """Shared state of a worker: golden data, the reference logits, and the source model (loaded lazily)."""
+
+    def __init__(self, job: Job, emit: Emit) -> None:
+        self.job = job
+        self.emit = emit
+        self.root = Path(job.staging)
+        self.golden = GoldenInputs.load(self.root / INPUTS_FILE)
+        self._model = None
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            from npuport.source import load_source
+
+            self._model = load_source(Path(self.job.model_dir)).model
+        return self._model
+
+    def reference(self) -> np.ndarray:
+        path = self.root / REFERENCE_FILE
+        if not path.exists():
+            save_reference(path, self._eager_logits())
+        return load_reference(path)
+
+    def _eager_logits(self) -> np.ndarray:
+        """fp32 eager CPU logits of every golden text, each batch padded only to its own longest text."""
+        import torch
+
+        from npuport.convert.wrapper import LogitsOnly
+
+        wrapper = LogitsOnly(self.model, self.job.input_names).eval()
+        order = np.argsort(self.golden.lengths, kind="stable")
+        logits = np.zeros((len(order), self.job.num_labels), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), 16):
+                rows = order[start : start + 16]
+                feed = self.golden.rows(rows)
+                logits[rows] = wrapper(*(torch.from_numpy(feed[n]) for n in self.job.input_names)).numpy()
+        return logits
+
+    def check(self, plan: VariantPlan, bucket: Bucket | None, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
+        from npuport.convert.check import check_export
+
+        if plan.format == "onnx":
+            from npuport.runtime.ort_runner import OrtRunner
+
+            runner = OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket))
+        else:
+            from npuport.runtime.torch_runner import TorchScriptRunner
+
+            runner = TorchScriptRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket))
+        result = check_export(runner, self.golden, self.reference(), bucket, plan.precision, self.job.activation, self.job.pad_token_id)
+        return result.model_dump()
+
+    def build(self, plan: VariantPlan, write: Writer, logits_dtype: str) -> dict[str, Any]:
+        """Write and check every file of one variant; return its manifest fields (hashes are added later).
+
+        A writer gets (bucket, proposed path) and returns (path it used, transforms): the path differs when
+        the file would repeat one already written, which is then shared."""
+        started = time.perf_counter()
+        inputs, outputs = _symbolic_specs(self.job, logits_dtype)
+        files, transforms, checks = [], [], []
+        for bucket in plan.targets():
+            label = f"{plan.id}" + (f" {bucket}" if bucket else "")
+            self.emit({"event": "start", "label": label})
+            path, transforms = write(bucket, self.root / plan.file_path(bucket))
+            checks.append(self.check(plan, bucket, path, inputs, outputs))
+            files.append({"path": path.relative_to(self.root).as_posix(), "bucket": bucket.model_dump() if bucket else None})
+            self.emit({"event": "done", "label": label})
+        worst = max(checks, key=lambda c: c["max_abs_prob_error"])
+        worst["texts"] = sum(c["texts"] for c in checks)
+        worst["top1_agreement"] = min(c["top1_agreement"] for c in checks)
+        return {
+            "id": plan.id, "format": plan.format, "precision": plan.precision, "shape": plan.shape,
+            "buckets": [b.model_dump() for b in plan.buckets], "files": files,
+            "opset": self.job.opset if plan.format == "onnx" else None,
+            "inputs": [s.model_dump() for s in inputs], "outputs": [s.model_dump() for s in outputs],
+            "transforms": transforms, "export_check": worst, "seconds": time.perf_counter() - started,
+        }
+
+
+def _torchscript(group: Group) -> list[dict[str, Any]]:
+    from npuport.convert import torchscript
+    from npuport.convert.wrapper import LogitsOnly
+
+    group.reference()
+    half = group.job.step == "torchscript-fp16"
+    wrapper = LogitsOnly(group.model.half() if half else group.model, group.job.input_names)
+    written: dict[str, Path] = {}  # program fingerprint → file that holds it
+
+    transforms = ["torch.jit.trace"] + (["half"] if half else [])
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        traced = torchscript.trace(wrapper, _example(group.golden, bucket, group.job.pad_token_id))
+        same = written.setdefault(torchscript.program_fingerprint(traced), path)
+        if same != path:
+            return same, transforms + [f"shares {same.name} (same traced program)"]
+        torchscript.save(traced, path)
+        return path, transforms
+
+    plans = sorted(group.job.variant_plans(), key=lambda p: p.shape)  # dynamic first: statics may share its file
+    return [group.build(plan, write, "float16" if half else "float32") for plan in plans]
+
+
+def fp32_onnx_path(shape: str, bucket: Bucket | None) -> str:
+    return VariantPlan("onnx", "fp32", shape).file_path(bucket)  # type: ignore[arg-type]
+
+
+def raw_onnx_path(shape: str, bucket: Bucket | None) -> str:
+    """The unfused export a later fusion step reads (staging only, never published)."""
+    return fp32_onnx_path(shape, bucket).replace(".onnx", ".raw.onnx")
+
+
+EXPORTED = ["torch.onnx.export(dynamo=False)"]
+
+
+def _onnx_export(group: Group) -> list[dict[str, Any]]:
+    """torch → ONNX: the unfused fp32 variants, and raw exports for the fusion step (its own process:
+    export and fusion together peak above 6 GB on RoBERTa-base)."""
+    from npuport.convert.onnx import export_onnx
+    from npuport.convert.wrapper import LogitsOnly
+
+    group.reference()
+    wrapper = LogitsOnly(group.model, group.job.input_names)
+    for shape in group.job.raw_shapes:
+        for bucket in _targets(group.job, shape):
+            label = f"onnx export {shape}" + (f" {bucket}" if bucket else "")
+            group.emit({"event": "start", "label": label})
+            example = _example(group.golden, bucket, group.job.pad_token_id)
+            export_onnx(wrapper, example, group.root / raw_onnx_path(shape, bucket), group.job.opset, dynamic=bucket is None)
+            group.emit({"event": "done", "label": label})
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        export_onnx(wrapper, _example(group.golden, bucket, group.job.pad_token_id), path, group.job.opset, dynamic=bucket is None)
+        return path, EXPORTED
+
+    return _build_all(group, write)
+
+
+def _onnx_fuse(group: Group) -> list[dict[str, Any]]:
+    from npuport.convert.onnx import fuse_transformer
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        raw = group.root / raw_onnx_path("static" if bucket else "dynamic", bucket)
+        try:
+            return path, EXPORTED + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
+        finally:
+            raw.unlink(missing_ok=True)
+
+    return _build_all(group, write)
+
+
+def _targets(job: Job, shape: str) -> list[Bucket | None]:
+    return [Bucket(**b) for b in job.buckets] if shape == "static" else [None]
+
+
+def _build_all(group: Group, write: Writer) -> list[dict[str, Any]]:
+    """Build every plan of the job; plans marked derivation-only are built and checked but not recorded."""
+    results = []
+    for payload, plan in zip(group.job.plans, group.job.variant_plans()):
+        built = group.build(plan, write, "float32")
+        if payload.get("record", True):
+            results.append(built)
+    return results
+
+
+def _onnx_derived(group: Group) -> list[dict[str, Any]]:
+    from npuport.convert.fp16 import convert_onnx_fp16
+    from npuport.convert.quantize import quantize_onnx_int8
+
+    transform = convert_onnx_fp16 if group.job.step == "onnx-fp16" else quantize_onnx_int8
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        source = group.root / fp32_onnx_path("static" if bucket else "dynamic", bucket)
+        if not source.exists():
+            raise ConversionError(f"{path.name} needs {source.name}, which was not built")
+        return path, transform(source, path)
+
+    return _build_all(group, write)
+
+
+STEPS: dict[str, Callable[[Group], list[dict[str, Any]]]] = {
+    "torchscript-fp32": _torchscript,
+    "torchscript-fp16": _torchscript,
+    "onnx-export": _onnx_export,
+    "onnx-fuse": _onnx_fuse,
+    "onnx-fp16": _onnx_derived,
+    "onnx-int8": _onnx_derived,
+}
+
+
+def run_job(job: Job, emit: Emit) -> dict[str, Any]:
+    started = time.perf_counter()
+    group = Group(job, emit)
+    variants = STEPS[job.step](group)
+    facts = None
+    if group._model is not None:
+        facts = {"architecture": type(group._model).__name__, "parameters": sum(p.numel() for p in group._model.parameters())}
+    return {
+        "event": "result",
+        "variants": variants,
+        "source": facts,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str]) -> int:
+    job = Job(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps(event), flush=True)
+
+    try:
+        emit(run_job(job, emit))
+    except NpuportError as exc:
+        emit({"event": "error", "message": str(exc)})
+        return 1
+    except MemoryError:
+        emit({"event": "error", "message": f"out of memory in convert step {job.step}"})
+        return 1
+    return 0
+
+
+def job_file(job: Job, path: Path) -> Path:
+    path.write_text(json.dumps(asdict(job)), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,47 @@
+"""Typed errors. The CLI turns each into one `error: …` line and the exit code below."""
+
+
+class NpuportError(Exception):
+    """Base class: an expected failure with a message fit for one line."""
+
+    exit_code = 1
+
+
+class ModelLoadError(NpuportError):
+    """The model directory is missing, unreadable, unsupported or inconsistent."""
+
+    exit_code = 2
+
+
+class ConversionError(NpuportError):
+    """An export failed or produced an artifact that does not match the source model."""
+
+    exit_code = 3
+
+
+class ManifestError(NpuportError):
+    """A manifest is missing, corrupt, of an unknown schema, or names an unknown variant."""
+
+    exit_code = 4
+
+
+class IntegrityError(ManifestError):
+    """A file does not match the sha256 recorded in the manifest (tampered or truncated)."""
+
+
+class BucketError(NpuportError):
+    """A shape bucket is malformed, impossible for the model, or an input does not fit."""
+
+    exit_code = 5
+
+
+class BackendUnavailableError(NpuportError):
+    """The requested device or runtime is not available here. Never silently replaced by the CPU."""
+
+    exit_code = 6
+
+
+class InputError(NpuportError):
+    """User input (texts, files, tensors) is invalid."""
+
+    exit_code = 7

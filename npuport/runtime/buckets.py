@@ -1,0 +1,100 @@
+"""Shape buckets: one policy shared by convert (static files), runtime (padding/splitting) and validate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from npuport.errors import BucketError
+from npuport.manifest import Bucket
+
+_BUCKET = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+DEFAULT_BUCKETS = "1x64,1x128,16x128"
+
+
+def parse_buckets(spec: str) -> list[Bucket]:
+    """'1x64,1x128,16x128' → sorted, de-duplicated buckets."""
+    buckets: set[Bucket] = set()
+    for part in spec.split(","):
+        match = _BUCKET.match(part)
+        if not match or int(match[1]) < 1 or int(match[2]) < 1:
+            raise BucketError(f"bad bucket {part.strip()!r}: expected BATCHxSEQUENCE with positive integers, e.g. 16x128")
+        buckets.add(Bucket(batch=int(match[1]), seq=int(match[2])))
+    if not buckets:
+        raise BucketError("no buckets given")
+    return sorted(buckets, key=lambda b: (b.seq, b.batch))
+
+
+def check_buckets(buckets: list[Bucket], max_length: int, min_seq: int = 2) -> None:
+    for bucket in buckets:
+        if bucket.seq > max_length:
+            raise BucketError(f"impossible bucket {bucket}: the model accepts at most {max_length} tokens per text")
+        if bucket.seq < min_seq:
+            raise BucketError(f"impossible bucket {bucket}: a sequence needs room for at least {min_seq} special tokens")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows [start, stop) of a batch, to be run in `bucket` (None: dynamic shapes, no padding beyond the batch)."""
+
+    start: int
+    stop: int
+    bucket: Bucket | None
+
+
+class BucketPolicy:
+    """Static variants: pad a batch up to the smallest bucket that fits, split what exceeds the largest."""
+
+    def __init__(self, buckets: list[Bucket] | None) -> None:
+        self.buckets = sorted(buckets or [], key=lambda b: (b.seq, b.batch))
+
+    @property
+    def static(self) -> bool:
+        return bool(self.buckets)
+
+    @property
+    def max_seq(self) -> int | None:
+        return max(b.seq for b in self.buckets) if self.buckets else None
+
+    def plan(self, batch: int, seq: int) -> list[Chunk]:
+        if batch <= 0:
+            return []
+        if not self.static:
+            return [Chunk(0, batch, None)]
+        fitting = [b for b in self.buckets if b.seq >= seq]
+        if not fitting:
+            raise BucketError(f"a sequence of {seq} tokens fits no bucket (largest: {self.max_seq})")
+        largest = max(fitting, key=lambda b: (b.batch, -b.seq))
+        chunks: list[Chunk] = []
+        start = 0
+        while start < batch:
+            remaining = batch - start
+            roomy = [b for b in fitting if b.batch >= remaining]
+            if roomy:
+                best = min(roomy, key=lambda b: (b.batch * b.seq, b.seq))
+                chunks.append(Chunk(start, batch, best))
+                break
+            chunks.append(Chunk(start, start + largest.batch, largest))
+            start += largest.batch
+        return chunks
+
+
+def pad_to_bucket(feed: dict[str, np.ndarray], bucket: Bucket, pad_token_id: int) -> dict[str, np.ndarray]:
+    """Right-pad the sequence with padding tokens and fill extra rows with copies of row 0 (dropped later).
+
+    Copies rather than all-padding rows: a row whose attention mask is all zero is an input no model was
+    trained on and some fused kernels turn it into NaN.
+    """
+    rows, seq = next(iter(feed.values())).shape
+    if rows > bucket.batch or seq > bucket.seq:
+        raise BucketError(f"a batch of {rows}x{seq} does not fit bucket {bucket}")
+    padded: dict[str, np.ndarray] = {}
+    for name, array in feed.items():
+        fill = pad_token_id if name == "input_ids" else 0
+        out = np.full((bucket.batch, bucket.seq), fill, dtype=array.dtype)
+        out[:rows, :seq] = array
+        out[rows:, :seq] = array[0]
+        padded[name] = out
+    return padded

@@ -1,0 +1,27 @@
+"""Run a runner over a batch under a bucket policy: pad up to a bucket, split what is too large."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from npuport.runtime.buckets import BucketPolicy, pad_to_bucket
+from npuport.runtime.runner import Runner
+
+
+def run_feed(runner: Runner, feed: dict[str, np.ndarray], policy: BucketPolicy, pad_token_id: int) -> np.ndarray:
+    rows, seq = feed["input_ids"].shape
+    parts: list[np.ndarray] = []
+    for chunk in policy.plan(rows, seq):
+        part = {name: array[chunk.start : chunk.stop] for name, array in feed.items()}
+        if chunk.bucket is not None:
+            part = pad_to_bucket(part, chunk.bucket, pad_token_id)
+        parts.append(runner.infer(part)[: chunk.stop - chunk.start])
+    return np.concatenate(parts, axis=0)
+
+
+def to_probabilities(logits: np.ndarray, activation: str) -> np.ndarray:
+    logits = logits.astype(np.float64)
+    if activation == "sigmoid":
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)

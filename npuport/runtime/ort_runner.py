@@ -1,0 +1,50 @@
+"""ONNX Runtime backend: provider chosen from the device, threads explicit, placement reported."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from npuport.manifest import TensorSpec
+from npuport.runtime.device import Device, ort_providers
+from npuport.runtime.runner import Runner
+
+
+class OrtRunner(Runner):
+    def __init__(
+        self,
+        path: Path,
+        inputs: list[TensorSpec],
+        outputs: list[TensorSpec],
+        device: Device = Device("cpu"),
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(f"onnxruntime:{path.name}@{device}", inputs, outputs)
+        self.path = path
+        self.device = device
+        self.threads = threads or os.cpu_count() or 1
+        self.providers: list[str] = []
+        self._session = None
+
+    def _activate_impl(self) -> None:
+        import onnxruntime as ort
+
+        providers = ort_providers(self.device)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        self.providers = self._session.get_providers()
+        if self.device.type != "cpu" and self.providers[0] != providers[0][0]:
+            warnings.warn(f"{self.name}: ONNX Runtime did not enable {providers[0][0]}; running on {self.providers}")
+
+    def _infer_impl(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        assert self._session is not None
+        return self._session.run([self.outputs[0].name], feed)[0]
+
+    def _deactivate_impl(self) -> None:
+        self._session = None

@@ -1,0 +1,73 @@
+"""Golden inputs (token ids of bundled corpus texts) and the fp32 eager CPU reference logits on them.
+
+Recorded once by convert, so validate, package and verify need no source model.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from npuport.corpus import golden_selection
+from npuport.fsutil import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+INPUTS_FILE = "golden/inputs.npz"
+REFERENCE_FILE = "golden/reference.npz"
+
+
+@dataclass
+class GoldenInputs:
+    """Right-padded token arrays [texts, seq_len]; `lengths` holds each text's real token count."""
+
+    ids: list[str]
+    feeds: dict[str, np.ndarray]
+    lengths: np.ndarray
+    truncated: np.ndarray  # bool: the text was longer than seq_len tokens
+
+    def rows(self, index: np.ndarray | list[int], seq: int | None = None) -> dict[str, np.ndarray]:
+        """A feed of the chosen rows, cut to `seq` columns (default: their longest length)."""
+        index = np.asarray(index)
+        width = int(seq if seq is not None else self.lengths[index].max())
+        return {name: np.ascontiguousarray(array[index, :width]) for name, array in self.feeds.items()}
+
+    def save(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=np.array(self.ids), lengths=self.lengths, truncated=self.truncated, **self.feeds)
+        write_bytes_atomic(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> GoldenInputs:
+        with np.load(path, allow_pickle=False) as data:
+            feeds = {k: data[k] for k in data.files if k not in ("ids", "lengths", "truncated")}
+            return cls([str(i) for i in data["ids"]], feeds, data["lengths"], data["truncated"])
+
+
+def tokenize_golden(
+    tokenizer: PreTrainedTokenizerBase, input_names: list[str], seq_len: int, per_language: int = 48
+) -> GoldenInputs:
+    examples = golden_selection(per_language)
+    texts = [e.text for e in examples]
+    full = tokenizer(texts, truncation=False, padding=False, verbose=False)["input_ids"]
+    encoded = tokenizer(texts, truncation=True, max_length=seq_len, padding="max_length", return_tensors="np")
+    feeds = {name: encoded[name].astype(np.int64) for name in input_names}
+    lengths = feeds["attention_mask"].sum(axis=1).astype(np.int64)
+    truncated = np.array([len(ids) > seq_len for ids in full])
+    return GoldenInputs([e.id for e in examples], feeds, lengths, truncated)
+
+
+def save_reference(path: Path, logits: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, logits=logits.astype(np.float32))
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def load_reference(path: Path) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return data["logits"]

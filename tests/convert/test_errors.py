@@ -1,0 +1,142 @@
+"""Convert's failure modes: one-line errors, nothing half-written, re-runs safe."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from npuport.convert.pipeline import convert_model
+from npuport.convert.plan import ConvertOptions
+from npuport.errors import BucketError, ConversionError, IntegrityError, ManifestError, NpuportError
+from npuport.manifest import Manifest
+from npuport.runtime.buckets import parse_buckets
+
+SMALL = ConvertOptions(formats=("onnx",), precisions=("fp32",), shapes=("dynamic",))
+
+
+def test_impossible_bucket_is_refused_before_any_work(tiny_model, tmp_path):
+    options = ConvertOptions(buckets=tuple(parse_buckets("1x64,1x1024")))
+    with pytest.raises(BucketError, match="impossible bucket 1x1024: the model accepts at most 256 tokens"):
+        convert_model(tiny_model("bert"), tmp_path / "out", options, isolate=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("spec", ["1x", "0x64", "ax64", "16*128", ""])
+def test_malformed_buckets(spec):
+    with pytest.raises(BucketError):
+        parse_buckets(spec)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"formats": ("tflite",)}, "unknown format"),
+        ({"precisions": ("fp8",)}, "unknown precision"),
+        ({"formats": ("torchscript",), "precisions": ("int8",)}, "int8 is ONNX-only"),
+        ({"opset": 9}, "opset 9 unsupported"),
+        ({"fuse": "maybe"}, "--fuse must be one of"),
+    ],
+)
+def test_bad_options(kwargs, message):
+    from npuport.convert.plan import plan_variants
+
+    with pytest.raises(ConversionError, match=message):
+        plan_variants(ConvertOptions(**kwargs))
+
+
+def test_crash_mid_export_keeps_the_previous_artifacts_intact(tiny_model, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = convert_model(tiny_model("bert"), out, SMALL, isolate=False).manifest
+
+    import npuport.convert.onnx as onnx_writer
+
+    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated crash in the middle of an export")
+
+    monkeypatch.setattr(onnx_writer, "fuse_transformer", explode)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        convert_model(tiny_model("bert"), out, SMALL, isolate=False)
+    assert Manifest.load(out) == first
+    for record in first.all_files():
+        record.verify(out)
+    assert not (out / ".staging").exists()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_full_disk_leaves_no_partial_file_and_no_manifest(tiny_model, tmp_path, monkeypatch):
+    """ENOSPC injected at the rename into place (the only boundary mocked: a real full disk is not made here)."""
+    import npuport.fsutil as fsutil
+
+    real_replace = os.replace
+
+    def full_disk(src, dst):  # type: ignore[no-untyped-def]
+        if str(dst).endswith(".onnx"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(fsutil.os, "replace", full_disk)
+    out = tmp_path / "out"
+    with pytest.raises(NpuportError, match="disk full while writing .*fp32-dynamic"):
+        convert_model(tiny_model("bert"), out, SMALL, isolate=False)
+    assert not (out / "manifest.json").exists()
+    assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_rerun_is_safe_and_prunes_variants_no_longer_built(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    convert_model(tiny_model("distilbert"), out, ConvertOptions(formats=("onnx",), precisions=("fp32", "int8"), shapes=("dynamic",)), isolate=False)
+    assert (out / "onnx/int8-dynamic.onnx").exists()
+    again = convert_model(tiny_model("distilbert"), out, SMALL, isolate=False).manifest
+    assert [v.id for v in again.variants] == ["onnx-fp32-dynamic"]
+    assert not (out / "onnx/int8-dynamic.onnx").exists()
+    for record in again.all_files():
+        record.verify(out)
+
+
+def test_refuses_to_write_into_a_foreign_non_empty_directory(tiny_model, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    with pytest.raises(ConversionError, match="non-empty directory without an npuport manifest"):
+        convert_model(tiny_model("bert"), out, SMALL, isolate=False)
+    assert (out / "notes.txt").read_text() == "precious"
+
+
+def test_tampered_artifact_and_corrupt_manifest_are_detected(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    manifest = convert_model(tiny_model("bert"), out, SMALL, isolate=False).manifest
+    record = manifest.variant("onnx-fp32-dynamic").files[0]
+    with open(out / record.path, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x13\x37")
+    with pytest.raises(IntegrityError, match="does not match the manifest"):
+        record.verify(out)
+    with pytest.raises(ManifestError, match="unknown variant 'onnx-fp64-dynamic'; available: onnx-fp32-dynamic"):
+        manifest.variant("onnx-fp64-dynamic")
+    (out / "manifest.json").write_text("{broken")
+    with pytest.raises(ManifestError, match="not valid JSON"):
+        Manifest.load(out)
+    (out / "manifest.json").write_text(json.dumps({"schema_version": "9.0"}))
+    with pytest.raises(ManifestError, match="schema_version '9.0'"):
+        Manifest.load(out)
+
+
+def test_isolated_workers_convert_and_report_errors_in_one_line(tiny_model, tmp_path):
+    """The child-process path (used by the CLI): results, peak memory, and a worker's error surfacing cleanly."""
+    result = convert_model(tiny_model("roberta"), tmp_path / "ok", ConvertOptions(formats=("onnx",), precisions=("fp16",), shapes=("dynamic",)))
+    assert [v.id for v in result.manifest.variants] == ["onnx-fp16-dynamic"]
+    assert [s.step for s in result.steps] == ["onnx-export", "onnx-fuse", "onnx-fp16"]
+    assert all(s.peak_rss_mb > 0 for s in result.steps)
+    assert not (tmp_path / "ok/onnx/fp32-dynamic.onnx").exists()  # built only to derive fp16 from
+
+    broken = shutil.copytree(tiny_model("roberta"), tmp_path / "broken")
+    (broken / "model.safetensors").write_bytes(b"\x00" * 64)  # only the worker reads the weights
+    with pytest.raises(ConversionError, match="cannot read weights model.safetensors") as info:
+        convert_model(broken, tmp_path / "bad", SMALL)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "bad/manifest.json").exists()

@@ -1,0 +1,158 @@
+"""Every architecture × format × precision × shape mode, on tiny models: the files exist, hold what they claim,
+and compute what the eager model computes on real corpus tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from npuport.convert.check import TOLERANCE
+from npuport.errors import InputError
+from npuport.manifest import Manifest, Variant
+from npuport.runtime.buckets import BucketPolicy
+from npuport.runtime.execute import run_feed, to_probabilities
+from npuport.runtime.ort_runner import OrtRunner
+from npuport.runtime.runner import Runner
+from npuport.runtime.torch_runner import EagerRunner, TorchScriptRunner
+from npuport.source import load_source
+from npuport.validate.golden import GoldenInputs, load_reference
+
+ARCHS = ["bert", "roberta", "distilbert", "structbert"]
+EXPECTED_VARIANTS = {
+    "torchscript-fp32-dynamic", "torchscript-fp32-static", "torchscript-fp16-dynamic", "torchscript-fp16-static",
+    "onnx-fp32-dynamic", "onnx-fp32-static", "onnx-fp16-dynamic", "onnx-fp16-static", "onnx-int8-dynamic",
+}
+
+
+def runner_for(root, variant: Variant, bucket=None) -> Runner:  # type: ignore[no-untyped-def]
+    inputs, outputs = variant.specs_at(bucket)
+    path = variant.file_for(bucket).verify(root)
+    cls = OrtRunner if variant.format == "onnx" else TorchScriptRunner
+    return cls(path, inputs, outputs)
+
+
+def tokenize(tokenizer, texts, names, length=None):  # type: ignore[no-untyped-def]
+    kwargs = {"padding": "max_length", "max_length": length} if length else {"padding": True}
+    batch = tokenizer(texts, truncation=True, return_tensors="np", **kwargs)
+    return {n: batch[n].astype(np.int64) for n in names}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_default_matrix_is_complete_and_checked(converted, arch):
+    manifest = converted(arch).manifest
+    assert {v.id for v in manifest.variants} == EXPECTED_VARIANTS
+    for variant in manifest.variants:
+        assert variant.export_check.max_abs_prob_error <= TOLERANCE[variant.precision]
+        assert (variant.shape == "static") == bool(variant.buckets)
+        assert len(variant.files) == (len(variant.buckets) if variant.shape == "static" else 1)
+    assert manifest.toolchain["torch"] and manifest.toolchain["onnxruntime"]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_variant_matches_eager_on_corpus_texts(converted, arch):
+    """Mixed zh/en golden texts (not the export example) through every file of every variant."""
+    result = converted(arch)
+    manifest, root = result.manifest, result.root
+    golden = GoldenInputs.load(root / manifest.golden.inputs.path)
+    reference = to_probabilities(load_reference(root / manifest.golden.reference.path), manifest.source.activation)
+    rows = np.argsort(golden.lengths)[:: max(1, len(golden.ids) // 12)][:12]
+    for variant in manifest.variants:
+        for bucket in variant.buckets or [None]:
+            fitting = rows[golden.lengths[rows] <= (bucket.seq if bucket else 10**6)]
+            feed = golden.rows(fitting, seq=bucket.seq if bucket else None)
+            with runner_for(root, variant, bucket) as runner:
+                logits = run_feed(runner, feed, BucketPolicy([bucket] if bucket else None), 0)
+            got = to_probabilities(logits, manifest.source.activation)
+            error = np.abs(got - reference[fitting]).max()
+            assert error <= TOLERANCE[variant.precision], f"{variant.id} {bucket}: {error}"
+            if variant.precision != "int8":
+                assert (got.argmax(1) == reference[fitting].argmax(1)).mean() >= 0.9, variant.id
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_dynamic_onnx_runs_batch_3_by_sequence_77(converted, tiny_model, arch):
+    result = converted(arch)
+    source = load_source(tiny_model(arch))
+    texts = ["今天天气真好，心情非常愉快！", "I am so happy today! " * 10, "?!"]
+    feed = tokenize(source.tokenizer, texts, source.info.input_names, length=77)
+    feed["attention_mask"][2, 40:] = 0  # padded row, as a real batch has
+    eager = EagerRunner(source.model, result.manifest.variant("onnx-fp32-dynamic").inputs,
+                        result.manifest.variant("onnx-fp32-dynamic").outputs)
+    with eager:
+        want = eager.infer(feed)
+    for variant_id in ("onnx-fp32-dynamic", "torchscript-fp32-dynamic"):
+        with runner_for(result.root, result.manifest.variant(variant_id)) as runner:
+            got = runner.infer(feed)
+        assert got.shape == (3, source.info.num_labels)
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4, err_msg=variant_id)
+
+
+def test_static_variant_refuses_another_shape(converted):
+    result = converted("bert")
+    variant = result.manifest.variant("onnx-fp32-static")
+    bucket = variant.buckets[0]
+    feed = {spec.name: np.ones((bucket.batch + 1, bucket.seq), dtype=np.int64) for spec in variant.inputs}
+    for variant_id in ("onnx-fp32-static", "torchscript-fp32-static"):
+        with runner_for(result.root, result.manifest.variant(variant_id), bucket) as runner:
+            with pytest.raises(InputError, match=r"input input_ids: shape \[2, 32\] does not match the static shape \[1, 32\]"):
+                runner.infer(feed)
+
+
+def test_static_onnx_files_have_fixed_dims(converted):
+    result = converted("roberta")
+    variant = result.manifest.variant("onnx-fp16-static")
+    for record in variant.files:
+        model = onnx.load(str(result.root / record.path))
+        for value in [*model.graph.input, *model.graph.output]:
+            dims = [d.dim_value for d in value.type.tensor_type.shape.dim]
+            assert dims[0] == record.bucket.batch and all(d > 0 for d in dims)
+        assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1] == record.bucket.seq
+
+
+def test_fp16_files_store_fp16_weights_and_keep_the_boundary(converted):
+    result = converted("bert")
+    model = onnx.load(str(result.root / result.manifest.variant("onnx-fp16-dynamic").files[0].path))
+    big = [t for t in model.graph.initializer if np.prod(t.dims) >= 1024]
+    assert big and all(t.data_type == onnx.TensorProto.FLOAT16 for t in big)
+    assert all(i.type.tensor_type.elem_type == onnx.TensorProto.INT64 for i in model.graph.input)
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    scripted = torch.jit.load(str(result.root / result.manifest.variant("torchscript-fp16-dynamic").files[0].path))
+    assert {p.dtype for p in scripted.parameters()} == {torch.float16}
+
+
+def test_int8_quantizes_matmul_weights(converted):
+    result = converted("roberta")
+    model = onnx.load(str(result.root / result.manifest.variant("onnx-int8-dynamic").files[0].path))
+    ops = {n.op_type for n in model.graph.node}
+    assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QAttention"}, ops
+    assert any(t.data_type == onnx.TensorProto.INT8 for t in model.graph.initializer)
+    fp32 = result.root / result.manifest.variant("onnx-fp32-dynamic").files[0].path
+    assert (result.root / result.manifest.variant("onnx-int8-dynamic").files[0].path).stat().st_size < fp32.stat().st_size / 2
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fused_onnx_contains_transformer_ops_and_static_stays_standard(converted, arch):
+    result = converted(arch)
+    fused = onnx.load(str(result.root / result.manifest.variant("onnx-fp32-dynamic").files[0].path))
+    ops = {n.op_type for n in fused.graph.node}
+    assert "Attention" in ops and "SkipLayerNormalization" in ops and ops & {"Gelu", "BiasGelu", "FastGelu"}
+    static = onnx.load(str(result.root / result.manifest.variant("onnx-fp32-static").files[0].path))
+    assert all(n.domain in ("", "ai.onnx") for n in static.graph.node)
+
+
+def test_static_torchscript_shares_the_dynamic_file(converted):
+    manifest = converted("bert").manifest
+    dynamic = manifest.variant("torchscript-fp32-dynamic").files[0]
+    static = manifest.variant("torchscript-fp32-static")
+    assert {f.path for f in static.files} == {dynamic.path}
+    assert [f.bucket for f in static.files] == static.buckets
+
+
+def test_manifest_round_trip(converted):
+    result = converted("distilbert")
+    loaded = Manifest.load(result.root)
+    assert loaded == result.manifest
+    for record in loaded.all_files():
+        record.verify(result.root)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from npuport.errors import BucketError
+from npuport.manifest import Bucket
+from npuport.runtime.buckets import BucketPolicy, check_buckets, pad_to_bucket, parse_buckets
+
+
+def test_parse_sorts_and_dedupes():
+    assert parse_buckets("16x128, 1x64,1X128,1x64") == [Bucket(batch=1, seq=64), Bucket(batch=1, seq=128), Bucket(batch=16, seq=128)]
+
+
+def test_check_buckets_refuses_sequences_beyond_the_model():
+    check_buckets(parse_buckets("1x512"), 512)
+    with pytest.raises(BucketError, match="at most 512"):
+        check_buckets(parse_buckets("1x513"), 512)
+
+
+def test_plan_pads_up_to_the_smallest_fitting_bucket():
+    policy = BucketPolicy(parse_buckets("1x64,1x128,16x128"))
+    assert [(c.start, c.stop, str(c.bucket)) for c in policy.plan(1, 30)] == [(0, 1, "1x64")]
+    assert [(c.start, c.stop, str(c.bucket)) for c in policy.plan(1, 100)] == [(0, 1, "1x128")]
+    assert [(c.start, c.stop, str(c.bucket)) for c in policy.plan(3, 30)] == [(0, 3, "16x128")]
+
+
+def test_plan_splits_a_batch_of_37_over_a_largest_bucket_of_16():
+    chunks = BucketPolicy(parse_buckets("1x64,1x128,16x128")).plan(37, 50)
+    assert [(c.start, c.stop, str(c.bucket)) for c in chunks] == [(0, 16, "16x128"), (16, 32, "16x128"), (32, 37, "16x128")]
+
+
+def test_plan_refuses_sequences_longer_than_every_bucket_and_dynamic_needs_no_plan():
+    with pytest.raises(BucketError, match="fits no bucket"):
+        BucketPolicy(parse_buckets("1x64")).plan(1, 65)
+    assert [(c.start, c.stop, c.bucket) for c in BucketPolicy(None).plan(5, 300)] == [(0, 5, None)]
+
+
+def test_pad_to_bucket_right_pads_and_fills_rows_with_copies():
+    feed = {"input_ids": np.array([[5, 6, 7]]), "attention_mask": np.array([[1, 1, 1]])}
+    padded = pad_to_bucket(feed, Bucket(batch=2, seq=5), pad_token_id=0)
+    assert padded["input_ids"].tolist() == [[5, 6, 7, 0, 0], [5, 6, 7, 0, 0]]
+    assert padded["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 0, 0]]
+    with pytest.raises(BucketError):
+        pad_to_bucket(feed, Bucket(batch=1, seq=2), 0)
