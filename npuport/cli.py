@@ -7,9 +7,9 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,11 +17,16 @@ from rich.table import Table
 
 from npuport.errors import NpuportError
 
+if TYPE_CHECKING:
+    from npuport.runtime.classifier import Prediction
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
 zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for the demo and tests.")
 app.add_typer(zoo_app, name="zoo")
 out = Console()
+if not out.is_terminal and "COLUMNS" not in os.environ:
+    out.width = 120  # logs and pipes: rich would otherwise squeeze tables into 80 columns
 err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -175,6 +180,69 @@ def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
     out.print(f"all hashes OK: {len(records)} files match the manifest")
 
 
+@app.command()
+@handle_errors
+def predict(
+    artifacts: ArtifactsDir,
+    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A text to classify; repeatable.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help='Texts: .txt one per line, or .jsonl objects with a "text" field.')] = None,
+    variant: Annotated[str | None, typer.Option(help="Variant id (default: chosen for the device; the header says which).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")] = "cpu",
+    threshold: Annotated[str | None, typer.Option(help="0.3 for every label, or LABEL=P,… per label (default: the model's).")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per batch.")] = 16,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text per line on stdout.")] = False,
+) -> None:
+    """Classify texts with a converted variant on cpu, cuda or npu: labels over threshold and every score."""
+    from npuport.runtime import load
+    from npuport.runtime.classifier import parse_threshold
+    from npuport.runtime.texts import gather_texts
+
+    texts = gather_texts(text, file)
+    thresholds = parse_threshold(threshold) if threshold is not None else None
+    with load(artifacts, variant, device, threads) as classifier, \
+            _counting(len(texts), disable=file is None or not err.is_terminal) as advance:
+        predictions = classifier.predict(texts, thresholds, top_k, batch_size, progress=advance)
+    if as_json:
+        for prediction in predictions:
+            sys.stdout.write(json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n")
+        return
+    out.print(classifier.describe(), markup=False, highlight=False)
+    for prediction in predictions:
+        out.print(_prediction_table(prediction))
+    truncated = sum(p.truncated for p in predictions)
+    if truncated:
+        out.print(f"{truncated} of {len(predictions)} texts were longer than {classifier.max_length} tokens and truncated")
+
+
+@contextlib.contextmanager
+def _counting(total: int, disable: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar of texts classified, on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("classifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=disable, transient=True) as bar:
+        task = bar.add_task("classifying", total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+def _prediction_table(prediction: Prediction) -> Table:
+    """Labels by score, the predicted ones marked (the shape of the seed ports' smoke output)."""
+    from rich.markup import escape
+
+    text = prediction.text if len(prediction.text) <= 100 else prediction.text[:99] + "…"
+    note = f" (truncated: {prediction.original_tokens} → {prediction.tokens} tokens)" if prediction.truncated else ""
+    table = Table(title=escape(text), title_justify="left", caption_justify="left", min_width=60,
+                  caption=escape(f"predicted: {', '.join(prediction.labels) or 'none over threshold'}{note}"))
+    for column in ("label", "score", "predicted"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for label, score in prediction.top:
+        chosen = label in prediction.labels
+        table.add_row(escape(label), f"{score:.4f}", "✓" if chosen else "", style="bold" if chosen else None)
+    return table
+
+
 @zoo_app.command("build")
 @handle_errors
 def zoo_build(
@@ -195,14 +263,15 @@ def zoo_build(
         rows.append({"name": model_name, "path": str(path), "built": built} | report)
     if as_json:
         return emit_json(rows)
-    table = Table(title="zoo")
-    for column in ("model", "params", "top-1 labels", "|p-.5|>.3", "pad drift", "F1 (in-sample)", "decisive", ""):
-        table.add_column(column, no_wrap=column == "model")
+    table = Table(title="zoo (decisiveness measured on the bundled corpus at build time)")
+    for column in ("model", "params", "top-1 labels", "far", "pad drift", "F1*", "decisive", ""):
+        table.add_column(column, no_wrap=True)
     for r in rows:
         table.add_row(r["name"], f"{r['parameters'] / 1e6:.1f}M", str(r["distinct_top1"]), f"{r['far_from_threshold']:.0%}",
-                      f"{r['padding_drift']:.1e}", f"{r['train_micro_f1']:.2f}", "yes" if r["decisive"] else "NO",
+                      f"{r['padding_drift']:.0e}", f"{r['train_micro_f1']:.2f}", "yes" if r["decisive"] else "NO",
                       "built" if r["built"] else "cached")
     out.print(table)
+    out.print("far: probabilities with |p - 0.5| > 0.3; pad drift: max |Δlogit| alone vs padded; F1*: in-sample micro F1")
 
 
 @zoo_app.command("list")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -62,6 +63,18 @@ def _symbolic_specs(job: Job, logits_dtype: str) -> tuple[list[TensorSpec], list
     return inputs, [TensorSpec(name="logits", dtype=logits_dtype, shape=["batch", job.num_labels])]
 
 
+def release_memory() -> None:
+    """Hand freed heap back to the OS between files: a step's peak is then one file's, not the sum."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class Group:
     """Shared state of a worker: golden data, the reference logits, and the source model (loaded lazily)."""
 
@@ -71,6 +84,11 @@ class Group:
         self.root = Path(job.staging)
         self.golden = GoldenInputs.load(self.root / INPUTS_FILE)
         self._model = None
+        self.facts: dict[str, Any] | None = None  # what convert records about the source, once it is loaded
+
+    def release_model(self) -> None:
+        self._model = None
+        release_memory()
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
@@ -78,6 +96,8 @@ class Group:
             from npuport.source import load_source
 
             self._model = load_source(Path(self.job.model_dir)).model
+            self.facts = {"architecture": type(self._model).__name__,
+                          "parameters": sum(p.numel() for p in self._model.parameters())}
         return self._model
 
     def reference(self) -> np.ndarray:
@@ -129,6 +149,7 @@ class Group:
             self.emit({"event": "start", "label": label})
             path, transforms = write(bucket, self.root / plan.file_path(bucket))
             checks.append(self.check(plan, bucket, path, inputs, outputs))
+            release_memory()
             files.append({"path": path.relative_to(self.root).as_posix(), "bucket": bucket.model_dump() if bucket else None})
             self.emit({"event": "done", "label": label})
         worst = max(checks, key=lambda c: c["max_abs_prob_error"])
@@ -179,24 +200,28 @@ EXPORTED = ["torch.onnx.export(dynamo=False)"]
 
 
 def _onnx_export(group: Group) -> list[dict[str, Any]]:
-    """torch → ONNX: the unfused fp32 variants, and raw exports for the fusion step (its own process:
-    export and fusion together peak above 6 GB on RoBERTa-base)."""
-    from npuport.convert.onnx import export_onnx
+    """torch → ONNX, once, with dynamic axes; static buckets are that graph with fixed dims. Fused shapes
+    leave raw files for the fusion step, which runs in its own process (export and fusion together
+    peak above 6 GB on RoBERTa-base)."""
+    from npuport.convert.onnx import export_onnx, fix_dims
     from npuport.convert.wrapper import LogitsOnly
 
     group.reference()
+    raw_dynamic = group.root / raw_onnx_path("dynamic", None)
+    group.emit({"event": "start", "label": "onnx export"})
     wrapper = LogitsOnly(group.model, group.job.input_names)
-    for shape in group.job.raw_shapes:
-        for bucket in _targets(group.job, shape):
-            label = f"onnx export {shape}" + (f" {bucket}" if bucket else "")
-            group.emit({"event": "start", "label": label})
-            example = _example(group.golden, bucket, group.job.pad_token_id)
-            export_onnx(wrapper, example, group.root / raw_onnx_path(shape, bucket), group.job.opset, dynamic=bucket is None)
-            group.emit({"event": "done", "label": label})
+    export_onnx(wrapper, _example(group.golden, None, group.job.pad_token_id), raw_dynamic, group.job.opset, dynamic=True)
+    group.release_model()
+    group.emit({"event": "done", "label": "onnx export"})
+    if "static" in group.job.raw_shapes:
+        for bucket in _targets(group.job, "static"):
+            fix_dims(raw_dynamic, group.root / raw_onnx_path("static", bucket), bucket.batch, bucket.seq)
 
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
-        export_onnx(wrapper, _example(group.golden, bucket, group.job.pad_token_id), path, group.job.opset, dynamic=bucket is None)
-        return path, EXPORTED
+        if bucket is None:
+            shutil.copyfile(raw_dynamic, path)
+            return path, EXPORTED
+        return path, EXPORTED + fix_dims(raw_dynamic, path, bucket.batch, bucket.seq)
 
     return _build_all(group, write)
 
@@ -206,10 +231,8 @@ def _onnx_fuse(group: Group) -> list[dict[str, Any]]:
 
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         raw = group.root / raw_onnx_path("static" if bucket else "dynamic", bucket)
-        try:
-            return path, EXPORTED + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
-        finally:
-            raw.unlink(missing_ok=True)
+        fixed = [f"fixed-dims:{bucket}"] if bucket else []
+        return path, EXPORTED + fixed + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
 
     return _build_all(group, write)
 
@@ -257,13 +280,10 @@ def run_job(job: Job, emit: Emit) -> dict[str, Any]:
     started = time.perf_counter()
     group = Group(job, emit)
     variants = STEPS[job.step](group)
-    facts = None
-    if group._model is not None:
-        facts = {"architecture": type(group._model).__name__, "parameters": sum(p.numel() for p in group._model.parameters())}
     return {
         "event": "result",
         "variants": variants,
-        "source": facts,
+        "source": group.facts,
         "seconds": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

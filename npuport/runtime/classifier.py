@@ -1,0 +1,191 @@
+"""A loaded variant that turns texts into decisions: labels over threshold, every label's score, the top k.
+
+Build one with `npuport.runtime.load`. `predict` may be called from several threads at once: tokenization is
+serialised, ONNX Runtime sessions and TorchScript modules under inference_mode run concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from npuport.errors import InputError
+from npuport.manifest import Bucket, Manifest, Variant
+from npuport.runtime.buckets import BucketPolicy
+from npuport.runtime.device import Device
+from npuport.runtime.encode import TextEncoder
+from npuport.runtime.execute import run_chunks, to_probabilities
+from npuport.runtime.ort_runner import OrtRunner
+from npuport.runtime.runner import Runner
+from npuport.runtime.texts import check_texts
+
+Threshold = float | Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's outcome as plain data (JSON-ready through to_dict), detached from the classifier."""
+
+    text: str
+    labels: list[str]  # multi-label: every label at or over its threshold, best first; single-label: the argmax
+    scores: dict[str, float]  # every label's probability, in label order
+    top: list[tuple[str, float]]  # the top_k labels by probability, best first
+    tokens: int  # tokens the model saw, special tokens included
+    truncated: bool
+    original_tokens: int  # tokens before truncation
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Classifier:
+    def __init__(
+        self,
+        manifest: Manifest,
+        variant: Variant,
+        device: Device,
+        runners: dict[Bucket | None, Runner],
+        encoder: TextEncoder,
+        chosen_because: str,
+    ) -> None:
+        self.manifest = manifest
+        self.variant = variant
+        self.device = device
+        self.encoder = encoder
+        self.chosen_because = chosen_because
+        self.labels = manifest.source.labels
+        self._runners = runners
+        self._policy = BucketPolicy(variant.buckets if variant.shape == "static" else None)
+        self._closed = False
+
+    @property
+    def variant_id(self) -> str:
+        return self.variant.id
+
+    @property
+    def max_length(self) -> int:
+        """Tokens per text the variant accepts; longer texts are truncated (and counted)."""
+        return self.encoder.max_length
+
+    @property
+    def engine(self) -> str:
+        """What really runs: ONNX Runtime with the providers its sessions enabled, or torch on a device."""
+        sessions = [r for r in dict.fromkeys(self._runners.values()) if isinstance(r, OrtRunner)]
+        if sessions:
+            return f"onnxruntime ({', '.join(dict.fromkeys(p for r in sessions for p in r.providers))})"
+        return f"torch ({self.device})"
+
+    def describe(self) -> str:
+        return f"{self.variant_id} on {self.device} via {self.engine}; {self.chosen_because}"
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        threshold: Threshold | None = None,
+        top_k: int | None = None,
+        batch_size: int = 16,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Prediction]:
+        """One Prediction per text, in input order. `progress` is told how many texts each batch finished.
+
+        Texts are batched by token length, so a short text is not padded up to a long one.
+        """
+        if self._closed:
+            raise RuntimeError(f"classifier {self.variant_id} is closed")
+        texts = check_texts(texts)
+        thresholds = self._thresholds(threshold)
+        if top_k is not None and top_k < 1:
+            raise InputError(f"top_k must be at least 1, got {top_k}")
+        if batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        encoded = self.encoder.encode(texts)
+        order = np.argsort(encoded.lengths, kind="stable")
+        probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            index = order[start : start + batch_size]
+            logits = run_chunks(self._runners.__getitem__, self.encoder.feed(encoded, index), self._policy,
+                                self.encoder.pad_token_id)
+            probabilities[index] = to_probabilities(logits, self.manifest.source.activation)
+            if progress is not None:
+                progress(len(index))
+        return [
+            self._decide(text, probs, thresholds, top_k, tokens, original)
+            for text, probs, tokens, original in zip(texts, probabilities, encoded.lengths, encoded.original)
+        ]
+
+    def _thresholds(self, threshold: Threshold | None) -> np.ndarray:
+        """One threshold per label: the manifest's default, one number for all, or per label (others: default)."""
+        default = self.manifest.source.threshold
+        if threshold is None or isinstance(threshold, (int, float)):
+            value = default if threshold is None else float(threshold)
+            _check_probability("threshold", value)
+            return np.full(len(self.labels), value, dtype=np.float64)
+        unknown = [name for name in threshold if name not in self.labels]
+        if unknown:
+            raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(self.labels)}")
+        for name, value in threshold.items():
+            _check_probability(f"threshold for {name!r}", value)
+        return np.array([float(threshold.get(name, default)) for name in self.labels], dtype=np.float64)
+
+    def _decide(
+        self, text: str, probs: np.ndarray, thresholds: np.ndarray, top_k: int | None, tokens: int, original: int
+    ) -> Prediction:
+        ranked = sorted(range(len(self.labels)), key=lambda i: -probs[i])  # stable: ties keep label order
+        if self.manifest.source.activation == "sigmoid":
+            labels = [self.labels[i] for i in ranked if probs[i] >= thresholds[i]]
+        else:
+            labels = [self.labels[ranked[0]]]
+        return Prediction(
+            text=text,
+            labels=labels,
+            scores={label: float(p) for label, p in zip(self.labels, probs)},
+            top=[(self.labels[i], float(probs[i])) for i in ranked[:top_k]],
+            tokens=tokens,
+            truncated=original > tokens,
+            original_tokens=original,
+        )
+
+    def close(self) -> None:
+        """Release every session / module; predict afterwards is an error."""
+        self._closed = True
+        for runner in dict.fromkeys(self._runners.values()):
+            runner.deactivate()
+
+    def __enter__(self) -> Classifier:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.variant_id!r}, device={str(self.device)!r}, labels={len(self.labels)})"
+
+
+def _check_probability(what: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0):
+        raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
+
+
+def parse_threshold(text: str) -> Threshold:
+    """The CLI's --threshold: '0.3' for every label, or 'joy=0.4,anger=0.2' per label (others keep the default)."""
+    text = text.strip()
+    if "=" not in text:
+        return _number(text, text)
+    pairs: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.rpartition("=")
+        if not sep or not name.strip():
+            raise InputError(f"bad --threshold part {part!r}: expected LABEL=NUMBER")
+        pairs[name.strip()] = _number(value, part)
+    return pairs
+
+
+def _number(value: str, where: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"bad --threshold {where!r}: expected a number like 0.3 or LABEL=NUMBER pairs") from None

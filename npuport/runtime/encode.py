@@ -1,0 +1,76 @@
+"""Texts → token rows with the artifacts' own tokenizer, truncated to what the variant accepts, and counted.
+
+Fast tokenizers change their Rust-side truncation/padding state on every call, and two threads doing so at
+once fail ("Already borrowed"), so calls are serialised by a lock; padding is done here in numpy, not by
+the tokenizer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from npuport.errors import ManifestError
+
+if TYPE_CHECKING:
+    from transformers import BatchEncoding, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Per text: its token rows per model input (special tokens included) and its length before truncation."""
+
+    rows: dict[str, list[list[int]]]
+    original: list[int]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(ids) for ids in self.rows["input_ids"]]
+
+
+class TextEncoder:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, input_names: list[str], max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.input_names = input_names
+        self.max_length = max_length
+        self.pad_token_id = int(tokenizer.pad_token_id or 0)
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> Encoded:
+        """Tokenize once in full; only texts over max_length are tokenized again with truncation."""
+        texts = list(texts)
+        with self._lock:
+            full = self.tokenizer(texts, truncation=False, padding=False, verbose=False)
+            original = [len(ids) for ids in full["input_ids"]]
+            long = [i for i, n in enumerate(original) if n > self.max_length]
+            cut = self.tokenizer([texts[i] for i in long], truncation=True, max_length=self.max_length,
+                                 padding=False) if long else None
+        rows = {name: list(self._column(full, name)) for name in self.input_names}
+        if cut is not None:
+            for name in self.input_names:
+                for index, ids in zip(long, self._column(cut, name)):
+                    rows[name][index] = ids
+        return Encoded(rows, original)
+
+    def _column(self, encoding: BatchEncoding, name: str) -> list[list[int]]:
+        if name in encoding:
+            return encoding[name]
+        if name == "token_type_ids":  # single-segment inputs: all zero, as the model was trained
+            return [[0] * len(ids) for ids in encoding["input_ids"]]
+        raise ManifestError(f"the saved tokenizer does not produce {name!r}, which the model takes")
+
+    def feed(self, encoded: Encoded, index: Sequence[int]) -> dict[str, np.ndarray]:
+        """The chosen texts right-padded to the longest of them: int64 [len(index), longest]."""
+        width = max(len(encoded.rows["input_ids"][i]) for i in index)
+        feed = {}
+        for name in self.input_names:
+            array = np.full((len(index), width), self.pad_token_id if name == "input_ids" else 0, dtype=np.int64)
+            for row, i in enumerate(index):
+                ids = encoded.rows[name][i]
+                array[row, : len(ids)] = ids
+            feed[name] = array
+        return feed

@@ -1,0 +1,125 @@
+"""`load`: an artifacts directory → a ready Classifier, with every file checked before anything runs.
+
+The device is explicit and activated here, so a missing accelerator fails at load time with a
+BackendUnavailableError naming what is missing — never a silent CPU fallback. The npu path (torch_npu,
+CANNExecutionProvider) follows their documented APIs but has NOT been run on Ascend hardware by this project.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from npuport.errors import InputError, ManifestError
+from npuport.manifest import Bucket, Manifest, Variant
+from npuport.runtime.classifier import Classifier
+from npuport.runtime.device import Device, DeviceType
+from npuport.runtime.encode import TextEncoder
+from npuport.runtime.ort_runner import OrtRunner
+from npuport.runtime.runner import Runner
+from npuport.runtime.torch_runner import TorchScriptRunner
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+# Per device, the default variant when none is named: (format, precision, shape; None = any) and why.
+_DEFAULTS: dict[DeviceType, list[tuple[str | None, str | None, str | None, str]]] = {
+    "cpu": [
+        ("onnx", "fp32", "dynamic", "exact fp32, ONNX Runtime, no padding to buckets"),
+        (None, "fp32", None, "exact fp32 (no onnx-fp32-dynamic in these artifacts)"),
+        (None, None, None, "no fp32 variant in these artifacts"),
+    ],
+    "cuda": [
+        ("torchscript", "fp16", "dynamic", "TorchScript fp16 uses the GPU's half-precision units"),
+        ("torchscript", "fp16", None, "TorchScript fp16 uses the GPU's half-precision units"),
+        ("torchscript", "fp32", "dynamic", "no TorchScript fp16 variant in these artifacts"),
+        ("torchscript", "fp32", None, "no TorchScript fp16 variant in these artifacts"),
+        (None, None, None, "no TorchScript variant in these artifacts"),
+    ],
+    "npu": [  # Ascend compiles per input shape: static buckets bound how many shapes it sees
+        ("torchscript", "fp16", "static", "TorchScript fp16 in static buckets (one compiled graph per bucket)"),
+        ("torchscript", "fp16", None, "TorchScript fp16 (no static fp16 variant in these artifacts)"),
+        ("torchscript", "fp32", "static", "no TorchScript fp16 variant in these artifacts"),
+        ("torchscript", "fp32", None, "no TorchScript fp16 variant in these artifacts"),
+        (None, None, None, "no TorchScript variant in these artifacts"),
+    ],
+}
+
+
+def load(path: str | Path, variant: str | None = None, device: str = "cpu", threads: int | None = None) -> Classifier:
+    """Verify, then load `variant` (default: chosen for the device, see `classifier.chosen_because`) on `device`.
+
+    `threads` sets ONNX Runtime's intra-op threads (default: every core); torch's thread pool is
+    process-wide and left as it is.
+    """
+    root = Path(path)
+    manifest = Manifest.load(root)
+    target = Device.parse(device)
+    if threads is not None and threads < 1:
+        raise InputError(f"threads must be at least 1, got {threads}")
+    chosen, because = choose_variant(manifest, variant, target)
+    for record in {r.path: r for r in [*manifest.tokenizer.files, manifest.golden.inputs,
+                                       manifest.golden.reference, *chosen.files]}.values():
+        record.verify(root)
+    encoder = TextEncoder(_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
+    runners = _runners(root, chosen, target, threads)
+    _activate(list(dict.fromkeys(runners.values())))
+    return Classifier(manifest, chosen, target, runners, encoder, because)
+
+
+def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> tuple[Variant, str]:
+    """The named variant, or the device's default with the reason it was picked."""
+    if variant is not None:
+        return manifest.variant(variant), "asked for by name"
+    for fmt, precision, shape, reason in _DEFAULTS[device.type]:
+        for candidate in manifest.variants:
+            wanted = ((fmt, candidate.format), (precision, candidate.precision), (shape, candidate.shape))
+            if all(want in (None, have) for want, have in wanted):
+                return candidate, f"default for {device.type}: {reason}"
+    raise ManifestError("the manifest lists no variants")
+
+
+def effective_max_length(manifest: Manifest, variant: Variant) -> int:
+    """The model's limit, or the largest bucket's sequence for a static variant if that is shorter."""
+    if variant.shape == "static" and variant.buckets:
+        return min(manifest.source.max_length, max(b.seq for b in variant.buckets))
+    return manifest.source.max_length
+
+
+def _tokenizer(root: Path, manifest: Manifest) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    directory = root / manifest.tokenizer.directory
+    try:
+        return AutoTokenizer.from_pretrained(str(directory))
+    except Exception as exc:  # transformers raises many types for an unusable tokenizer directory
+        raise ManifestError(f"cannot load the tokenizer saved in {directory}: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _runners(root: Path, variant: Variant, device: Device, threads: int | None) -> dict[Bucket | None, Runner]:
+    """One runner per file; a file shared by several buckets gets the variant's symbolic specs, so it
+    accepts each of their shapes and is loaded once."""
+    by_path: dict[str, list[Bucket | None]] = {}
+    for record in variant.files:
+        by_path.setdefault(record.path, []).append(record.bucket)
+    runners: dict[Bucket | None, Runner] = {}
+    for rel, buckets in by_path.items():
+        inputs, outputs = variant.specs_at(buckets[0]) if len(buckets) == 1 else (variant.inputs, variant.outputs)
+        runner: Runner
+        if variant.format == "onnx":
+            runner = OrtRunner(root / rel, inputs, outputs, device, threads)
+        else:
+            runner = TorchScriptRunner(root / rel, inputs, outputs, device)
+        runners.update(dict.fromkeys(buckets, runner))
+    return runners
+
+
+def _activate(runners: list[Runner]) -> None:
+    """Activate all now (errors belong to load time); on failure release the ones already active."""
+    try:
+        for runner in runners:
+            runner.activate()
+    except BaseException:
+        for runner in runners:
+            runner.deactivate()
+        raise
