@@ -22,7 +22,8 @@ demo: $(STAMP)
 	@for m in $(ZOO); do \
 		$(BIN)/npuport convert artifacts/zoo/$$m -o artifacts/$$m || exit 1; \
 	done
-	@for m in $(ZOO); do $(BIN)/npuport inspect-artifacts artifacts/$$m || exit 1; done
+	$(BIN)/npuport predict artifacts/structbert-tiny-zh --text "今天天气真好，心情非常愉快！" --text "我失去了最好的朋友，太难过了。" --top-k 3
+	$(BIN)/python demo/predict_every_variant.py $(addprefix artifacts/,$(ZOO))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
