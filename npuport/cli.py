@@ -73,6 +73,18 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:,.1f} MB"
 
 
+def _variant_size(manifest: Any, variant: Any) -> str:
+    """Bytes of the files this variant is the first to list ("shared" when all its files belong to another)."""
+    owner: dict[str, str] = {}
+    for v in manifest.variants:
+        for f in v.files:
+            owner.setdefault(f.path, v.id)
+    files = {f.path: f for f in variant.files}
+    shared = {owner[path] for path in files if owner[path] != variant.id}
+    size = sum(f.bytes for path, f in files.items() if owner[path] == variant.id)
+    return _mb(size) if size or not shared else "shared"
+
+
 @app.command()
 @handle_errors
 def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
@@ -124,8 +136,8 @@ def convert(
     for column in ("variant", "files", "size", "buckets", "transforms", "export check |Δp|"):
         table.add_column(column, justify="right" if column in ("size", "files") else "left", no_wrap=column == "variant")
     for v in manifest.variants:
-        table.add_row(v.id, str(len(v.files)), _mb(sum(f.bytes for f in v.files)),
-                      ",".join(str(b) for b in v.buckets) or "any", " ".join(v.transforms)[:48],
+        table.add_row(v.id, str(len(v.files)), _variant_size(manifest, v),
+                      ",".join(str(b) for b in v.buckets) or "any", ", ".join(v.transforms),
                       f"{v.export_check.max_abs_prob_error:.1e} ≤ {v.export_check.tolerance:g}")
     out.print(table)
     out.print(f"converted in {result.seconds:.1f}s, peak memory {result.peak_rss_mb:,.0f} MB (largest process)")
@@ -175,7 +187,7 @@ def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
         table.add_column(column, no_wrap=column == "variant")
     for v in loaded.variants:
         table.add_row(v.id, v.format, v.precision, v.shape, ",".join(str(b) for b in v.buckets) or "any",
-                      _mb(sum(f.bytes for f in v.files)), v.files[0].sha256[:12])
+                      _variant_size(loaded, v), v.files[0].sha256[:12])
     out.print(table)
     out.print(f"all hashes OK: {len(records)} files match the manifest")
 

@@ -79,19 +79,3 @@ def fuse_transformer(src: Path, dst: Path, num_heads: int, hidden_size: int) -> 
     with atomic_path(dst) as tmp:
         onnx.save_model(optimized.model, str(tmp))
     return ["ort-fusion:" + ",".join(f"{op}x{n}" for op, n in fused.items())]
-
-
-def tensor_shapes(path: Path) -> tuple[list[tuple[str, str, list[int | str]]], list[tuple[str, str, list[int | str]]]]:
-    """(name, dtype, shape) of graph inputs and outputs, symbolic dims by name."""
-    model = onnx.load(str(path), load_external_data=False)
-
-    def describe(values: list[onnx.ValueInfoProto]) -> list[tuple[str, str, list[int | str]]]:
-        out = []
-        for value in values:
-            tensor = value.type.tensor_type
-            dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name
-            dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in tensor.shape.dim]
-            out.append((value.name, dtype, dims))
-        return out
-
-    return describe(list(model.graph.input)), describe(list(model.graph.output))

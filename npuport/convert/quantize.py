@@ -9,8 +9,6 @@ from pathlib import Path
 
 from npuport.fsutil import atomic_path
 
-QUANTIZED_OPS = ("MatMulInteger", "DynamicQuantizeMatMul", "QAttention", "DynamicQuantizeLinear")
-
 
 def quantize_onnx_int8(src: Path, dst: Path) -> list[str]:
     import onnx

@@ -12,13 +12,13 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from npuport.convert.plan import VariantPlan, fused
+from npuport.convert.plan import VariantPlan
 from npuport.errors import ConversionError, NpuportError
 from npuport.manifest import Bucket, TensorSpec, specs_at
 from npuport.runtime.buckets import pad_to_bucket
@@ -304,11 +304,6 @@ def main(argv: list[str]) -> int:
         emit({"event": "error", "message": f"out of memory in convert step {job.step}"})
         return 1
     return 0
-
-
-def job_file(job: Job, path: Path) -> Path:
-    path.write_text(json.dumps(asdict(job)), encoding="utf-8")
-    return path
 
 
 if __name__ == "__main__":

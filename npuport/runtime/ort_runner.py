@@ -40,7 +40,7 @@ class OrtRunner(Runner):
         self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
         self.providers = self._session.get_providers()
         if self.device.type != "cpu" and self.providers[0] != providers[0][0]:
-            warnings.warn(f"{self.name}: ONNX Runtime did not enable {providers[0][0]}; running on {self.providers}")
+            warnings.warn(f"{self.name}: ONNX Runtime did not enable {providers[0][0]}; running on {self.providers}", stacklevel=2)
 
     def _infer_impl(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         assert self._session is not None

@@ -91,7 +91,7 @@ def test_every_variant_agrees_with_the_eager_model(converted, eager, arch, varia
         assert (got.argmax(1) == want.argmax(1))[clear].all(), variant_id
         decided = np.abs(want - threshold) > error
         assert ((got >= threshold) == (want >= threshold))[decided].all(), variant_id
-    for prediction, row in zip(predictions, got):
+    for prediction in predictions:
         expected = sorted((label for label, p in prediction.scores.items() if p >= threshold), key=lambda l: -prediction.scores[l])
         assert prediction.labels == expected
         assert [label for label, _ in prediction.top] == sorted(prediction.scores, key=lambda l: -prediction.scores[l])
