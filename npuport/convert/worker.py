@@ -231,7 +231,7 @@ def _onnx_fuse(group: Group) -> list[dict[str, Any]]:
 
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         raw = group.root / raw_onnx_path("static" if bucket else "dynamic", bucket)
-        fixed = [f"fixed-dims:{bucket}"] if bucket else []
+        fixed = ["fixed-dims-per-bucket"] if bucket else []
         return path, EXPORTED + fixed + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
 
     return _build_all(group, write)
