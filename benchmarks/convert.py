@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(zoo.ZOO))
     parser.add_argument("--zoo-root", type=Path, default=zoo.DEFAULT_ROOT)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)
     summary = Table(title="convert: whole matrix per model")
     for column in ("model", "parameters", "variants", "files", "wall s", "peak RSS MB (largest process)"):
         summary.add_column(column, justify="right" if column != "model" else "left")
@@ -38,9 +38,9 @@ def main() -> None:
         for column in ("variant", "step", "export+check s", "size MB", "step peak RSS MB"):
             table.add_column(column, justify="right" if column != "variant" else "left")
         for variant in manifest.variants:
-            size = sum(f.bytes for f in {f.path: f for f in variant.files}.values())
+            size = manifest.owned_bytes(variant)
             step = result.variant_step[variant.id]
-            table.add_row(variant.id, step, f"{result.variant_seconds[variant.id]:.1f}", f"{size / 1e6:.1f}", f"{step_peak[step]:.0f}")
+            table.add_row(variant.id, step, f"{result.variant_seconds[variant.id]:.1f}", f"{size / 1e6:.1f}" if size else "shared", f"{step_peak[step]:.0f}")
         console.print(table)
         files = {f.path for v in manifest.variants for f in v.files}
         summary.add_row(name, f"{manifest.source.parameters / 1e6:.1f}M", str(len(manifest.variants)), str(len(files)),

@@ -74,15 +74,9 @@ def _mb(size: int) -> str:
 
 
 def _variant_size(manifest: Any, variant: Any) -> str:
-    """Bytes of the files this variant is the first to list ("shared" when all its files belong to another)."""
-    owner: dict[str, str] = {}
-    for v in manifest.variants:
-        for f in v.files:
-            owner.setdefault(f.path, v.id)
-    files = {f.path: f for f in variant.files}
-    shared = {owner[path] for path in files if owner[path] != variant.id}
-    size = sum(f.bytes for path, f in files.items() if owner[path] == variant.id)
-    return _mb(size) if size or not shared else "shared"
+    """Bytes of the variant's own files; "shared" when it only reuses another variant's (see transforms)."""
+    size = manifest.owned_bytes(variant)
+    return _mb(size) if size else "shared"
 
 
 @app.command()

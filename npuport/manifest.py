@@ -187,6 +187,14 @@ class Manifest(_Model):
         available = ", ".join(v.id for v in self.variants) or "none"
         raise ManifestError(f"unknown variant {variant_id!r}; available: {available}")
 
+    def owned_bytes(self, variant: Variant) -> int:
+        """Bytes of the files `variant` is the first to list (0 when it only shares another variant's files)."""
+        owner: dict[str, str] = {}
+        for v in self.variants:
+            for record in v.files:
+                owner.setdefault(record.path, v.id)
+        return sum({r.path: r.bytes for r in variant.files if owner[r.path] == variant.id}.values())
+
     def all_files(self) -> list[FileRecord]:
         """Every file the manifest vouches for, each once."""
         records: dict[str, FileRecord] = {}
