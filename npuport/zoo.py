@@ -2,12 +2,14 @@
 
 Hub downloads are impossible here. A randomly initialised encoder at the default init range (0.02) gives
 nearly the same features for every text (every probability ≈ 0.5, one top-1 for all texts), so parity on
-decisions would measure nothing. Two recipes (DESIGN.md):
-- fine-tune: small models are trained on the bundled corpus (about a minute for StructBERT-tiny), which gives
+decisions would measure nothing. Three recipes (DESIGN.md):
+- finetune: small models are trained on the bundled corpus (about a minute for StructBERT-tiny), which gives
   a really trained, well-conditioned classifier (fp16 behaves as on a real model);
-- ridge head: for models too big to train here, a wider init range for the random encoder and a
-  ridge-regularised head fitted on its features, which keeps head weights small enough that float noise in
-  the features cannot swing the logits. MiniLM gets a ridge head on its real pretrained features.
+- finetune-top: for RoBERTa-base, too big to train here, the last encoder layer and the head are trained on
+  cached hidden states of the random layers below;
+- ridge: a ridge-regularised head fitted on the encoder's features, which keeps head weights small enough
+  that float noise in the features cannot swing the logits: MiniLM (real pretrained features) and the
+  tests' tiny models (a wider init range for their random encoders).
 `decisiveness()` measures the result and is recorded beside each built model.
 """
 

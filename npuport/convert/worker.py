@@ -75,8 +75,8 @@ def release_memory() -> None:
         pass
 
 
-class Group:
-    """Shared state of a worker: golden data, the reference logits, and the source model (loaded lazily)."""
+class StepContext:
+    """What one step shares between its variants: golden data, reference logits, the source model (lazy)."""
 
     def __init__(self, job: Job, emit: Emit) -> None:
         self.job = job
@@ -164,7 +164,7 @@ class Group:
         }
 
 
-def _torchscript(group: Group) -> list[dict[str, Any]]:
+def _torchscript(group: StepContext) -> list[dict[str, Any]]:
     from npuport.convert import torchscript
     from npuport.convert.wrapper import LogitsOnly
 
@@ -199,7 +199,7 @@ def raw_onnx_path(shape: str, bucket: Bucket | None) -> str:
 EXPORTED = ["torch.onnx.export(dynamo=False)"]
 
 
-def _onnx_export(group: Group) -> list[dict[str, Any]]:
+def _onnx_export(group: StepContext) -> list[dict[str, Any]]:
     """torch → ONNX, once, with dynamic axes; static buckets are that graph with fixed dims. Fused shapes
     leave raw files for the fusion step, which runs in its own process (export and fusion together
     peak above 6 GB on RoBERTa-base)."""
@@ -226,7 +226,7 @@ def _onnx_export(group: Group) -> list[dict[str, Any]]:
     return _build_all(group, write)
 
 
-def _onnx_fuse(group: Group) -> list[dict[str, Any]]:
+def _onnx_fuse(group: StepContext) -> list[dict[str, Any]]:
     from npuport.convert.onnx import fuse_transformer
 
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
@@ -241,7 +241,7 @@ def _targets(job: Job, shape: str) -> list[Bucket | None]:
     return [Bucket(**b) for b in job.buckets] if shape == "static" else [None]
 
 
-def _build_all(group: Group, write: Writer) -> list[dict[str, Any]]:
+def _build_all(group: StepContext, write: Writer) -> list[dict[str, Any]]:
     """Build every plan of the job; plans marked derivation-only are built and checked but not recorded."""
     results = []
     for payload, plan in zip(group.job.plans, group.job.variant_plans()):
@@ -251,7 +251,7 @@ def _build_all(group: Group, write: Writer) -> list[dict[str, Any]]:
     return results
 
 
-def _onnx_derived(group: Group) -> list[dict[str, Any]]:
+def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
     from npuport.convert.fp16 import convert_onnx_fp16
     from npuport.convert.quantize import quantize_onnx_int8
 
@@ -266,7 +266,7 @@ def _onnx_derived(group: Group) -> list[dict[str, Any]]:
     return _build_all(group, write)
 
 
-STEPS: dict[str, Callable[[Group], list[dict[str, Any]]]] = {
+STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {
     "torchscript-fp32": _torchscript,
     "torchscript-fp16": _torchscript,
     "onnx-export": _onnx_export,
@@ -278,7 +278,7 @@ STEPS: dict[str, Callable[[Group], list[dict[str, Any]]]] = {
 
 def run_job(job: Job, emit: Emit) -> dict[str, Any]:
     started = time.perf_counter()
-    group = Group(job, emit)
+    group = StepContext(job, emit)
     variants = STEPS[job.step](group)
     return {
         "event": "result",
