@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from npuport.errors import NpuportError
+from npuport.errors import NpuportError, ParityError
 
 if TYPE_CHECKING:
     from npuport.runtime.classifier import Prediction
@@ -33,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 ModelDir = Annotated[Path, typer.Argument(help="A local Hugging Face or ModelScope model directory.")]
 ArtifactsDir = Annotated[Path, typer.Argument(help="A directory written by `npuport convert`.")]
+Loadable = Annotated[Path, typer.Argument(help="Artifacts written by `npuport convert`, or a package (directory or .tar.gz).")]
+DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")]
 
 
 def handle_errors(command: F) -> F:
@@ -104,7 +106,8 @@ def convert(
     model_dir: ModelDir,
     output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
     formats: Annotated[str, typer.Option(help="Comma list of torchscript, onnx.")] = "torchscript,onnx",
-    precisions: Annotated[str, typer.Option(help="Comma list of fp32, fp16, int8 (int8: ONNX only).")] = "fp32,fp16,int8",
+    precisions: Annotated[str | None, typer.Option(help="Comma list of fp32, fp16, bf16, int8 (bf16: TorchScript only, "
+                                                        "int8: ONNX only). Default: all four, each where its format builds it.")] = None,
     shapes: Annotated[str, typer.Option(help="Comma list of dynamic, static.")] = "dynamic,static",
     buckets: Annotated[str, typer.Option(help="Static shape buckets, BATCHxSEQ comma list.")] = "1x64,1x128,16x128",
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
@@ -118,7 +121,8 @@ def convert(
     from npuport.convert.plan import ConvertOptions
     from npuport.runtime.buckets import parse_buckets
 
-    options = ConvertOptions(formats=_split(formats), precisions=_split(precisions), shapes=_split(shapes),  # type: ignore[arg-type]
+    options = ConvertOptions(formats=_split(formats), precisions=_split(precisions) if precisions is not None else None,  # type: ignore[arg-type]
+                             shapes=_split(shapes),  # type: ignore[arg-type]
                              buckets=tuple(parse_buckets(buckets)), opset=opset, fuse=fuse, int8_static=int8_static)
     with _progress(disable=as_json or not err.is_terminal) as progress:
         result = convert_model(model_dir, output, options, progress=progress)
@@ -189,11 +193,11 @@ def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
 @app.command()
 @handle_errors
 def predict(
-    artifacts: ArtifactsDir,
+    artifacts: Loadable,
     text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A text to classify; repeatable.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help='Texts: .txt one per line, or .jsonl objects with a "text" field.')] = None,
     variant: Annotated[str | None, typer.Option(help="Variant id (default: chosen for the device; the header says which).")] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")] = "cpu",
+    device: DeviceOpt = "cpu",
     threshold: Annotated[str | None, typer.Option(help="0.3 for every label, or LABEL=P,… per label (default: the model's).")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per batch.")] = 16,
@@ -247,6 +251,217 @@ def _prediction_table(prediction: Prediction) -> Table:
         chosen = label in prediction.labels
         table.add_row(escape(label), f"{score:.4f}", "✓" if chosen else "", style="bold" if chosen else None)
     return table
+
+
+@app.command()
+@handle_errors
+def validate(
+    artifacts: ArtifactsDir,
+    device: Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]: where the variants run (the reference runs on the CPU).")] = "cpu",
+    variants: Annotated[str | None, typer.Option(help="Comma list of variant ids (default: all).")] = None,
+    texts: Annotated[Path | None, typer.Option(help="Validate on these texts (.txt/.jsonl) instead of the golden inputs; needs the source model.")] = None,
+    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit: PRECISION.FIELD=VALUE (repeatable), e.g. fp16.max_abs_error=0.005.")] = None,
+    profile_file: Annotated[Path | None, typer.Option(help='JSON overrides, e.g. {"int8": {"min_top1": 0.99}}.')] = None,
+    report: Annotated[Path | None, typer.Option(help="Directory for the JSON and Markdown reports (default: ARTIFACTS/reports).")] = None,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Prove parity: each variant on the device against the fp32 eager CPU reference, judged by its precision's profile."""
+    from npuport.runtime.texts import read_texts
+    from npuport.validate.profiles import resolve_profiles
+    from npuport.validate.run import validate_artifacts
+
+    profiles = resolve_profiles(profile_file, profile or [])
+    chosen = _split(variants) if variants else None
+    with _steps(disable=as_json or not err.is_terminal) as step:
+        run = validate_artifacts(artifacts, device, chosen, read_texts(texts) if texts else None, profiles, report,
+                                 threads, progress=step)
+    if as_json:
+        emit_json({"device": run.device, "passed": run.passed, "reference": run.reference,
+                   "report": {"json": str(run.json_report), "markdown": str(run.markdown_report)},
+                   "variants": [r.as_dict() for r in run.results]})
+    else:
+        out.print(_parity_table(run, artifacts))
+        for result in run.results:
+            for failure in result.failures:
+                out.print(f"FAIL {result.variant}: {failure}", markup=False, highlight=False)
+        out.print("top-1*/top-k*: a different pick the reference scores within the profile's tolerance counts as a tie; "
+                  f"reference: {run.reference}", markup=False, highlight=False)
+        out.print(f"reports: {run.markdown_report}, {run.json_report}", markup=False, highlight=False, soft_wrap=True)
+    if not run.passed:
+        failed = [r.variant for r in run.results if not r.passed]
+        raise ParityError(f"{len(failed)} variant(s) failed validation on {run.device}: {', '.join(failed)}")
+
+
+@contextlib.contextmanager
+def _steps(disable: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the variant being worked on, on stderr."""
+    if disable:
+        yield lambda name: None
+        return
+    with err.status("starting", spinner="dots") as status:
+        yield lambda name: status.update(f"validating {name}")
+
+
+_PARITY_COLUMNS = {"cosine mean": "cos mean", "cosine min": "cos min", "MAE": "MAE", "max abs error": "max |Δp|",
+                   "error rate": "err rate", "top-1 untied": "top-1*", "top-k untied": "top-k*",
+                   "flips real/borderline": "flips r/b"}
+
+
+def _parity_table(run: Any, artifacts: Path) -> Table:
+    """Seed 001's parity table, one row per variant (the Markdown report has every column)."""
+    from npuport.validate.report import COLUMNS, cell
+
+    columns = [(short, key, style) for name, key, style in COLUMNS if (short := _PARITY_COLUMNS.get(name))]
+    table = Table(title=f"parity on {run.device} — {artifacts}")
+    table.add_column("variant", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for short, _, _ in columns:
+        table.add_column(short, justify="right", no_wrap=True)
+    for result in run.results:
+        entry = result.as_dict()
+        table.add_row(result.variant, "PASS" if result.passed else "[bold red]FAIL[/]",
+                      *(cell(entry, key, style) for _, key, style in columns))
+    return table
+
+
+@app.command()
+@handle_errors
+def package(
+    artifacts: ArtifactsDir,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Package directory to write, e.g. dist/NAME (NAME.tar.gz beside it).")],
+    device: Annotated[str, typer.Option(help="The target device: only variants with a passing validation there are packaged.")] = "cpu",
+    variants: Annotated[str | None, typer.Option(help="Comma list of variant ids (default: every variant that passed).")] = None,
+    triton: Annotated[bool, typer.Option("--triton", help="Also write a Triton Inference Server model repository.")] = False,
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also write NAME.tar.gz.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bundle what passed validation for a device: artifacts, tokenizer, reports, golden data, SHA256SUMS, README."""
+    from npuport.package.bundle import build_package
+
+    result = build_package(artifacts, output, device, _split(variants) if variants else None, triton, archive)
+    if as_json:
+        return emit_json({"directory": str(result.directory), "archive": str(result.archive) if result.archive else None,
+                          "variants": result.variants, "files": result.files, "bytes": result.bytes})
+    out.print(f"packaged {len(result.variants)} variant(s) for {device}: {', '.join(result.variants)}", markup=False, highlight=False)
+    out.print(f"{result.directory}: {result.files} files, {_mb(result.bytes)}" +
+              (f"; {result.archive} ({_mb(result.archive.stat().st_size)})" if result.archive else ""), markup=False, highlight=False)
+
+
+@app.command()
+@handle_errors
+def verify(
+    package_path: Annotated[Path, typer.Argument(metavar="PACKAGE", help="A package directory or .tar.gz.")],
+    device: DeviceOpt = "cpu",
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """On the target machine: check every hash, replay the golden inputs, compare with the stored reference."""
+    from npuport.package.verify import verify_package
+
+    with _steps(disable=as_json or not err.is_terminal) as step:
+        result = verify_package(package_path, device, threads, progress=step)
+    if as_json:
+        emit_json({"package": str(result.package), "device": result.device, "passed": result.passed,
+                   "files_checked": result.files_checked, "variants": [r.as_dict() for r in result.results]})
+    else:
+        out.print(f"hashes OK: {result.files_checked} files match SHA256SUMS and the manifest", markup=False, highlight=False)
+        out.print(_parity_table(result, package_path))
+        for r in result.results:
+            for failure in r.failures:
+                out.print(f"FAIL {r.variant}: {failure}", markup=False, highlight=False)
+    if not result.passed:
+        failed = [r.variant for r in result.results if not r.passed]
+        raise ParityError(f"{len(failed)} variant(s) failed verification on {result.device}: {', '.join(failed)}")
+
+
+@app.command()
+@handle_errors
+def report(
+    artifacts: Annotated[list[Path], typer.Argument(help="One or more directories written by `npuport convert`.")],
+    fmt: Annotated[str, typer.Option("--format", help="md or html (the html page embeds the plot).")] = "md",
+    device: Annotated[str | None, typer.Option(help="Whose speed and parity to show (default: cpu if benchmarked there).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The trade-off page per model: size, latency, throughput, parity, F1 per variant, and reports/tradeoff.png.
+
+    Reads what `npuport bench`, `npuport validate` and `npuport eval` recorded; measures nothing itself."""
+    from npuport.report.build import build_report
+    from npuport.report.render import missing, pick_line, tradeoff_table
+
+    results = [build_report(root, fmt, device) for root in artifacts]
+    if as_json:
+        return emit_json([{"artifacts": str(r.gathered.root), "page": str(r.page), "plot": str(r.plot),
+                           "device": r.gathered.device, "notes": r.gathered.notes,
+                           "table": [dict(zip(tradeoff_table(r.gathered).headers, row)) for row in tradeoff_table(r.gathered).rows]}
+                          for r in results])
+    for result in results:
+        data = tradeoff_table(result.gathered)
+        table = Table(title=f"{result.gathered.root} — trade-off on {result.gathered.device}")
+        for i, header in enumerate(data.headers):
+            table.add_column(header, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for row in data.rows:
+            table.add_row(*row)
+        out.print(table)
+        for line in filter(None, [pick_line(result.gathered), *missing(result.gathered), *result.gathered.notes]):
+            out.print(line, markup=False, highlight=False)
+        out.print(f"written: {result.page}, {result.plot}")
+
+
+@app.command()
+@handle_errors
+def serve(
+    path: Annotated[Path, typer.Argument(help="A package (`npuport package`) or an artifacts directory.")],
+    variant: Annotated[str | None, typer.Option(help="Variant id (default: chosen for the device).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")] = "cpu",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,
+    max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", help="Texts per inference batch "
+                              "(default and cap for a static variant: its largest bucket batch; else 16).")] = None,
+    max_wait_ms: Annotated[float, typer.Option("--max-wait-ms", help="How long a request may wait for others to join its batch.")] = 2.0,
+    max_queue: Annotated[int, typer.Option("--max-queue", help="Texts waiting for a batch; beyond it requests get 429.")] = 1024,
+    max_texts: Annotated[int, typer.Option("--max-texts", help="Texts per request; beyond it 413.")] = 64,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per text; beyond it 413.")] = 5000,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core).")] = None,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+) -> None:
+    """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics. SIGTERM drains."""
+    from npuport.serve.config import Limits, ServeConfig
+    from npuport.serve.server import serve as run_server
+
+    config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars))
+    run_server(path, variant, device, threads, host, port, config, access_log,
+               announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
+@app.command()
+@handle_errors
+def bench(
+    artifacts: ArtifactsDir,
+    device: Annotated[str, typer.Option(help="cpu, cuda[:N] or npu[:N]; the baseline runs there too.")] = "cpu",
+    variants: Annotated[str | None, typer.Option(help="Comma list of variant ids (default: all).")] = None,
+    batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Comma list of batch sizes.")] = "1,16",
+    texts: Annotated[Path | None, typer.Option("--texts", help="Texts (.txt or .jsonl); default: the bundled corpus.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads for torch and ONNX Runtime alike (default: every core).")] = None,
+    source: Annotated[Path | None, typer.Option(help="Model dir for the baseline (default: the manifest's source).")] = None,
+    repeat: Annotated[int, typer.Option(help="Timed passes over the texts per variant and batch size.")] = 1,
+    warmup: Annotated[int, typer.Option(help="Untimed calls before each pass.")] = 2,
+    max_batches: Annotated[int | None, typer.Option("--max-batches", help="At most this many calls per pass.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Latency, throughput, first-call cost and memory per variant, as ratios to hand-written transformers code."""
+    from npuport.bench.run import BenchOptions, bench_artifacts, parse_batch_sizes
+    from npuport.bench.table import bench_table
+
+    options = BenchOptions(device=device, variants=_split(variants or ""), batch_sizes=parse_batch_sizes(batch_sizes),
+                           texts_file=texts, threads=threads, source=source, repeat=repeat, warmup=warmup,
+                           max_batches=max_batches)
+    with _progress(disable=as_json or not err.is_terminal) as progress:
+        run = bench_artifacts(artifacts, options, progress=progress)
+    if as_json:
+        return emit_json(run.document | {"records": run.records})
+    out.print(bench_table(run.document, run.records))
+    out.print(f"written to {run.path}")
 
 
 @zoo_app.command("build")

@@ -45,3 +45,9 @@ class InputError(NpuportError):
     """User input (texts, files, tensors) is invalid."""
 
     exit_code = 7
+
+
+class ParityError(NpuportError):
+    """A variant failed its validation profile, or lacks the passing validation an action requires."""
+
+    exit_code = 8

@@ -5,6 +5,7 @@ No torch import here: reading a manifest must stay cheap.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ SCHEMA_VERSION = "1.0"
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx"]
-Precision = Literal["fp32", "fp16", "int8"]
+Precision = Literal["fp32", "fp16", "bf16", "int8"]
 ShapeMode = Literal["dynamic", "static"]
 
 
@@ -104,6 +105,15 @@ class Variant(_Model):
     transforms: list[str] = []
     export_check: ExportCheck
 
+    @property
+    def digest(self) -> str:
+        """The variant's identity for validation records: its file's sha256, or for several files
+        (static buckets) the sha256 of their "path sha256" lines — any changed file changes it."""
+        if len(self.files) == 1:
+            return self.files[0].sha256
+        lines = sorted(f"{record.path} {record.sha256}" for record in self.files)
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
     def specs_at(self, bucket: Bucket | None) -> tuple[list[TensorSpec], list[TensorSpec]]:
         """Input and output specs with the symbolic dims fixed to `bucket` (unchanged for None)."""
         return specs_at(self.inputs, bucket), specs_at(self.outputs, bucket)
@@ -165,6 +175,15 @@ class Validation(_Model):
     created: str
 
 
+class PackageInfo(_Model):
+    """Set in a package's manifest: what it was built for and the profile limits its variants passed."""
+
+    device: str
+    created: str
+    source_artifacts: str
+    profiles: dict[str, dict[str, float | int | str | None]]
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -179,6 +198,7 @@ class Manifest(_Model):
     variants: list[Variant]
     golden: GoldenInfo
     validations: list[Validation] = []
+    package: PackageInfo | None = None
 
     def variant(self, variant_id: str) -> Variant:
         for variant in self.variants:

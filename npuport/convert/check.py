@@ -17,7 +17,8 @@ from npuport.validate.golden import GoldenInputs
 # Max |Δprobability| accepted right after export, per precision: bounds that a broken export (wrong
 # inputs, lost weights, garbage) exceeds by far. int8 is judged loosely here (dynamic quantization of
 # MiniLM under its fitted head moves some probabilities by ~0.4) and properly by its validation profile.
-TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "int8": 0.5}
+# bf16 (8-bit mantissa): RoBERTa-base moves a probability near the middle by up to ~0.09 on the golden texts.
+TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 0.2, "int8": 0.5}
 CHECK_TEXTS = 6
 
 

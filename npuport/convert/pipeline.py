@@ -26,7 +26,7 @@ from npuport.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_
 from npuport.validate.golden import INPUTS_FILE, REFERENCE_FILE, tokenize_golden
 
 Progress = Callable[[dict[str, Any]], None]
-STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
+STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
 OWNED_DIRS = ("torchscript", "onnx", "tokenizer", "golden")
 TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
                       "onnxruntime-cann", "numpy", "torch_npu")
@@ -285,5 +285,5 @@ def _carried_validations(previous: Manifest | None, variants: list[Variant]) -> 
     """Keep validations of variants whose files did not change."""
     if previous is None:
         return []
-    digests = {v.id: v.files[0].sha256 for v in variants}
+    digests = {v.id: v.digest for v in variants}
     return [v for v in previous.validations if digests.get(v.variant) == v.sha256]

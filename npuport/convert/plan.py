@@ -9,7 +9,14 @@ from npuport.manifest import Bucket, Format, Precision, ShapeMode
 from npuport.runtime.buckets import DEFAULT_BUCKETS, parse_buckets
 
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")
-PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8")
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16", "int8")
+# Precisions only one format builds, and why the other does not.
+ONLY_FORMAT: dict[str, tuple[Format, str]] = {
+    "int8": ("onnx", "int8 is ONNX-only (ONNX Runtime dynamic quantization)"),
+    "bf16": ("torchscript", "bf16 is TorchScript-only: ONNX Runtime's CPU provider has no bfloat16 kernels for "
+                            "MatMul, Add, Mul, Softmax, Erf, Tanh…, so an ONNX bf16 file would not load, and casting "
+                            "around every op back to fp32 would not be bf16 at all"),
+}
 SHAPES: tuple[ShapeMode, ...] = ("dynamic", "static")
 FUSE_CHOICES = ("dynamic", "all", "none")
 DEFAULT_OPSET = 17
@@ -38,7 +45,7 @@ class VariantPlan:
 @dataclass(frozen=True)
 class ConvertOptions:
     formats: tuple[Format, ...] = FORMATS
-    precisions: tuple[Precision, ...] = PRECISIONS
+    precisions: tuple[Precision, ...] | None = None  # None: every precision, each where its format builds it
     shapes: tuple[ShapeMode, ...] = SHAPES
     buckets: tuple[Bucket, ...] = field(default_factory=lambda: tuple(parse_buckets(DEFAULT_BUCKETS)))
     opset: int = DEFAULT_OPSET
@@ -48,7 +55,7 @@ class ConvertOptions:
     def __post_init__(self) -> None:
         for name, values, allowed in (
             ("format", self.formats, FORMATS),
-            ("precision", self.precisions, PRECISIONS),
+            ("precision", PRECISIONS if self.precisions is None else self.precisions, PRECISIONS),
             ("shape", self.shapes, SHAPES),
         ):
             unknown = [v for v in values if v not in allowed]
@@ -61,16 +68,23 @@ class ConvertOptions:
 
 
 def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
-    """The matrix {format} × {precision} × {shape}; int8 is ONNX dynamic quantization (static only if asked)."""
+    """The matrix {format} × {precision} × {shape}; int8 is ONNX dynamic quantization (static only if asked),
+    bf16 is TorchScript-only. A precision named explicitly that none of the formats builds is an error."""
+    for precision in options.precisions or ():
+        only = ONLY_FORMAT.get(precision)
+        if only and only[0] not in options.formats:
+            raise ConversionError(f"{only[1]}; add {only[0]} to --formats or drop {precision} from --precisions")
     plans: list[VariantPlan] = []
     for fmt in options.formats:
-        for precision in options.precisions:
+        for precision in options.precisions or PRECISIONS:
             for shape in options.shapes:
-                if precision == "int8" and (fmt != "onnx" or (shape == "static" and not options.int8_static)):
+                if ONLY_FORMAT.get(precision, (fmt,))[0] != fmt:
+                    continue
+                if precision == "int8" and shape == "static" and not options.int8_static:
                     continue
                 plans.append(VariantPlan(fmt, precision, shape, options.buckets if shape == "static" else ()))
     if not plans:
-        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build (int8 is ONNX-only)")
+        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build (int8 without --int8-static is dynamic-only)")
     return plans
 
 

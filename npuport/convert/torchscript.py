@@ -39,7 +39,10 @@ def program_fingerprint(traced: torch.jit.ScriptModule) -> str:
         digest.update(_MANGLE.sub("", code).encode())
     for name, tensor in traced.state_dict().items():
         digest.update(name.encode())
-        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+        tensor = tensor.detach().contiguous().cpu()
+        if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: hash the same bits as int16
+            tensor = tensor.view(torch.int16)
+        digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -22,7 +22,14 @@ from npuport.convert.plan import VariantPlan
 from npuport.errors import ConversionError, NpuportError
 from npuport.manifest import Bucket, TensorSpec, specs_at
 from npuport.runtime.buckets import pad_to_bucket
-from npuport.validate.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference, save_reference
+from npuport.validate.golden import (
+    INPUTS_FILE,
+    REFERENCE_FILE,
+    GoldenInputs,
+    eager_logits,
+    load_reference,
+    save_reference,
+)
 
 Emit = Callable[[dict[str, Any]], None]
 Writer = Callable[["Bucket | None", Path], tuple[Path, list[str]]]
@@ -107,20 +114,7 @@ class StepContext:
         return load_reference(path)
 
     def _eager_logits(self) -> np.ndarray:
-        """fp32 eager CPU logits of every golden text, each batch padded only to its own longest text."""
-        import torch
-
-        from npuport.convert.wrapper import LogitsOnly
-
-        wrapper = LogitsOnly(self.model, self.job.input_names).eval()
-        order = np.argsort(self.golden.lengths, kind="stable")
-        logits = np.zeros((len(order), self.job.num_labels), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), 16):
-                rows = order[start : start + 16]
-                feed = self.golden.rows(rows)
-                logits[rows] = wrapper(*(torch.from_numpy(feed[n]) for n in self.job.input_names)).numpy()
-        return logits
+        return eager_logits(self.model, self.golden, self.job.input_names, self.job.num_labels)
 
     def check(self, plan: VariantPlan, bucket: Bucket | None, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
         from npuport.convert.check import check_export
@@ -165,15 +159,22 @@ class StepContext:
 
 
 def _torchscript(group: StepContext) -> list[dict[str, Any]]:
+    import torch
+
     from npuport.convert import torchscript
     from npuport.convert.wrapper import LogitsOnly
 
     group.reference()
-    half = group.job.step == "torchscript-fp16"
-    wrapper = LogitsOnly(group.model.half() if half else group.model, group.job.input_names)
+    precision = group.job.step.removeprefix("torchscript-")
+    model, transforms, logits_dtype = group.model, ["torch.jit.trace"], "float32"
+    if precision == "fp16":
+        model, logits_dtype = model.half(), "float16"
+        transforms.append("half")
+    elif precision == "bf16":  # weights and compute in bfloat16; logits cast to float32 inside the program
+        model = model.to(torch.bfloat16)
+        transforms += ["bfloat16", "logits-to-float32"]
+    wrapper = LogitsOnly(model, group.job.input_names, float32_logits=precision == "bf16")
     written: dict[str, Path] = {}  # program fingerprint → file that holds it
-
-    transforms = ["torch.jit.trace"] + (["half"] if half else [])
 
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         traced = torchscript.trace(wrapper, _example(group.golden, bucket, group.job.pad_token_id))
@@ -184,7 +185,7 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
         return path, transforms
 
     plans = sorted(group.job.variant_plans(), key=lambda p: p.shape)  # dynamic first: statics may share its file
-    return [group.build(plan, write, "float16" if half else "float32") for plan in plans]
+    return [group.build(plan, write, logits_dtype) for plan in plans]
 
 
 def fp32_onnx_path(shape: str, bucket: Bucket | None) -> str:
@@ -269,6 +270,7 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
 STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {
     "torchscript-fp32": _torchscript,
     "torchscript-fp16": _torchscript,
+    "torchscript-bf16": _torchscript,
     "onnx-export": _onnx_export,
     "onnx-fuse": _onnx_fuse,
     "onnx-fp16": _onnx_derived,

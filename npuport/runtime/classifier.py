@@ -15,7 +15,7 @@ import numpy as np
 
 from npuport.errors import InputError
 from npuport.manifest import Bucket, Manifest, Variant
-from npuport.runtime.buckets import BucketPolicy
+from npuport.runtime.buckets import BucketPolicy, length_groups, pad_to_bucket
 from npuport.runtime.device import Device
 from npuport.runtime.encode import TextEncoder
 from npuport.runtime.execute import run_chunks, to_probabilities
@@ -92,7 +92,9 @@ class Classifier:
     ) -> list[Prediction]:
         """One Prediction per text, in input order. `progress` is told how many texts each batch finished.
 
-        Texts are batched by token length, so a short text is not padded up to a long one.
+        Texts are batched by token length, so a short text is not padded up to a long one; with dynamic shapes
+        a batch of very mixed lengths is run as a few calls (see `buckets.length_groups`), batch_size is the most
+        texts per call.
         """
         if self._closed:
             raise RuntimeError(f"classifier {self.variant_id} is closed")
@@ -105,17 +107,30 @@ class Classifier:
         encoded = self.encoder.encode(texts)
         order = np.argsort(encoded.lengths, kind="stable")
         probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        lengths = encoded.lengths
         for start in range(0, len(texts), batch_size):
-            index = order[start : start + batch_size]
-            logits = run_chunks(self._runners.__getitem__, self.encoder.feed(encoded, index), self._policy,
-                                self.encoder.pad_token_id)
-            probabilities[index] = to_probabilities(logits, self.manifest.source.activation)
+            batch = order[start : start + batch_size]
+            # Dynamic shapes: a batch of mixed lengths runs as a few calls, each padded to its own longest text.
+            groups = [(0, len(batch))] if self._policy.static else length_groups([lengths[i] for i in batch])
+            for first, stop in groups:
+                index = batch[first:stop]
+                logits = run_chunks(self._runners.__getitem__, self.encoder.feed(encoded, index), self._policy,
+                                    self.encoder.pad_token_id)
+                probabilities[index] = to_probabilities(logits, self.manifest.source.activation)
             if progress is not None:
-                progress(len(index))
+                progress(len(batch))
         return [
             self._decide(text, probs, thresholds, top_k, tokens, original)
             for text, probs, tokens, original in zip(texts, probabilities, encoded.lengths, encoded.original)
         ]
+
+    def logits(self, feed: dict[str, np.ndarray], bucket: Bucket | None = None) -> np.ndarray:
+        """Logits of token rows (validation's entry): padded up to `bucket` and run by its file when one is
+        named, else planned over the variant's buckets like `predict`."""
+        if bucket is None:
+            return run_chunks(self._runners.__getitem__, feed, self._policy, self.encoder.pad_token_id)
+        rows = next(iter(feed.values())).shape[0]
+        return self._runners[bucket].infer(pad_to_bucket(feed, bucket, self.encoder.pad_token_id))[:rows]
 
     def _thresholds(self, threshold: Threshold | None) -> np.ndarray:
         """One threshold per label: the manifest's default, one number for all, or per label (others: default)."""

@@ -1,4 +1,4 @@
-"""`load`: an artifacts directory → a ready Classifier, with every file checked before anything runs.
+"""`load`: an artifacts directory or a package (directory or .tar.gz) → a ready Classifier, with every file checked before anything runs.
 
 The device is explicit and activated here, so a missing accelerator fails at load time with a
 BackendUnavailableError naming what is missing — never a silent CPU fallback. The npu path (torch_npu,
@@ -52,7 +52,7 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     `threads` sets ONNX Runtime's intra-op threads (default: every core); torch's thread pool is
     process-wide and left as it is.
     """
-    root = Path(path)
+    root = unpacked(Path(path))
     manifest = Manifest.load(root)
     target = Device.parse(device)
     if threads is not None and threads < 1:
@@ -65,6 +65,22 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     runners = _runners(root, chosen, target, threads)
     _activate(list(dict.fromkeys(runners.values())))
     return Classifier(manifest, chosen, target, runners, encoder, because)
+
+
+def unpacked(path: Path) -> Path:
+    """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits;
+    directories — artifacts or unpacked packages — are used in place."""
+    if not path.is_file():
+        return path
+    import atexit
+    import shutil
+    import tempfile
+
+    from npuport.package.archive import safe_extract
+
+    scratch = Path(tempfile.mkdtemp(prefix="npuport-package-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    return safe_extract(path, scratch)
 
 
 def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> tuple[Variant, str]:

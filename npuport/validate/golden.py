@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,13 +53,42 @@ def tokenize_golden(
     tokenizer: PreTrainedTokenizerBase, input_names: list[str], seq_len: int, per_language: int = 48
 ) -> GoldenInputs:
     examples = golden_selection(per_language)
-    texts = [e.text for e in examples]
+    return tokenize_texts(tokenizer, input_names, seq_len, [e.id for e in examples], [e.text for e in examples])
+
+
+def tokenize_texts(
+    tokenizer: PreTrainedTokenizerBase, input_names: list[str], seq_len: int, ids: list[str], texts: list[str]
+) -> GoldenInputs:
+    """Texts → right-padded token rows of width `seq_len`, truncated to it (and marked) where longer."""
     full = tokenizer(texts, truncation=False, padding=False, verbose=False)["input_ids"]
     encoded = tokenizer(texts, truncation=True, max_length=seq_len, padding="max_length", return_tensors="np")
-    feeds = {name: encoded[name].astype(np.int64) for name in input_names}
+    feeds = {name: _column(encoded, name, texts).astype(np.int64) for name in input_names}
     lengths = feeds["attention_mask"].sum(axis=1).astype(np.int64)
     truncated = np.array([len(ids) > seq_len for ids in full])
-    return GoldenInputs([e.id for e in examples], feeds, lengths, truncated)
+    return GoldenInputs(list(ids), feeds, lengths, truncated)
+
+
+def _column(encoded: Any, name: str, texts: list[str]) -> np.ndarray:
+    if name in encoded:
+        return encoded[name]
+    return np.zeros_like(encoded["input_ids"])  # token_type_ids of single-segment input: all zero
+
+
+def eager_logits(model: Any, golden: GoldenInputs, input_names: list[str], num_labels: int) -> np.ndarray:
+    """fp32 eager CPU logits of every golden text, each batch padded only to its own longest text."""
+    import torch
+
+    from npuport.convert.wrapper import LogitsOnly
+
+    wrapper = LogitsOnly(model, input_names).eval()
+    order = np.argsort(golden.lengths, kind="stable")
+    logits = np.zeros((len(order), num_labels), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(order), 16):
+            rows = order[start : start + 16]
+            feed = golden.rows(rows)
+            logits[rows] = wrapper(*(torch.from_numpy(feed[n]) for n in input_names)).float().numpy()
+    return logits
 
 
 def save_reference(path: Path, logits: np.ndarray) -> None:

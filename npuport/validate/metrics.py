@@ -42,6 +42,8 @@ class Comparison:
     error_rate: float
     top1_agreement: float
     topk_overlap: float
+    top1_agreement_untied: float  # a different top-1 whose reference score is within tolerance of the best is a tie
+    topk_overlap_untied: float  # likewise a top-k member within tolerance of the reference's k-th score
     decision_agreement: float | None
     real_flips: int | None
     borderline_flips: int | None
@@ -102,8 +104,10 @@ def compare(
     if all_finite:
         top1 = float((ref.argmax(axis=1) == cand.argmax(axis=1)).mean())
         topk = _topk_overlap(ref, cand, min(top_k, labels))
+        top1_untied = _topk_overlap_untied(ref, cand, 1, atol, rtol)
+        topk_untied = _topk_overlap_untied(ref, cand, min(top_k, labels), atol, rtol)
     else:
-        top1 = topk = float("nan")
+        top1 = topk = top1_untied = topk_untied = float("nan")
 
     decision_agreement: float | None = None
     real_flips: int | None = None
@@ -132,6 +136,8 @@ def compare(
         error_rate=error_rate,
         top1_agreement=top1,
         topk_overlap=topk,
+        top1_agreement_untied=top1_untied,
+        topk_overlap_untied=topk_untied,
         decision_agreement=decision_agreement,
         real_flips=real_flips,
         borderline_flips=borderline_flips,
@@ -190,6 +196,15 @@ def _topk_overlap(ref: np.ndarray, cand: np.ndarray, k: int) -> float:
     ck = np.argsort(-cand, axis=1, kind="stable")[:, :k]
     shared = [len(set(a.tolist()) & set(b.tolist())) for a, b in zip(rk, ck)]
     return float(np.mean(shared) / k)
+
+
+def _topk_overlap_untied(ref: np.ndarray, cand: np.ndarray, k: int, atol: float, rtol: float) -> float:
+    """Mean share of the candidate's k highest labels whose reference score reaches the reference's k-th score
+    less the tolerance: swapping labels the reference itself cannot tell apart is not a disagreement."""
+    kth = -np.sort(-ref, axis=1)[:, k - 1 : k]
+    ck = np.argsort(-cand, axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(ref, ck, axis=1)
+    return float((picked >= kth - (atol + rtol * np.abs(kth))).mean())
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -131,3 +131,17 @@ def test_as_dict_is_json_ready():
     d = compare(R, R.copy(), atol=0.0, rtol=0.0).as_dict()
     assert set(d) == set(Comparison.__dataclass_fields__)
     assert json.loads(json.dumps(d))["top1_agreement"] == 1.0
+
+
+def test_untied_agreement_forgives_only_picks_the_reference_cannot_tell_apart():
+    ref = np.array([[0.50, 0.49, 0.01], [0.90, 0.30, 0.05]])
+    cand = np.array([[0.49, 0.50, 0.01], [0.30, 0.90, 0.05]])
+    # row 0 swaps labels 0.01 apart: a tie at atol 0.02, a disagreement at atol 0.001; row 1 swaps 0.6 apart
+    assert compare(ref, cand, atol=0.02, rtol=0.0).top1_agreement_untied == 0.5
+    assert compare(ref, cand, atol=0.001, rtol=0.0).top1_agreement_untied == 0.0
+    assert compare(ref, cand, atol=0.02, rtol=0.0).top1_agreement == 0.0
+    # top-2: row 0 picks {1, 0}, both within 0.02 of the reference's 2nd score 0.49 -> 2/2; row 1 {1, 0} -> 2/2
+    assert compare(ref, cand, atol=0.02, rtol=0.0, top_k=2).topk_overlap_untied == 1.0
+    cand_far = np.array([[0.01, 0.50, 0.49], [0.30, 0.90, 0.05]])
+    # row 0 picks {1, 2}: label 2's reference 0.01 is far below 0.49 -> 1/2
+    assert compare(ref, cand_far, atol=0.02, rtol=0.0, top_k=2).topk_overlap_untied == 0.75

@@ -1,0 +1,95 @@
+"""The baseline every benchmark figure is divided by: the code a user writes by hand from the seeds.
+
+Seeds 000 and 001 load the model directory with transformers (`AutoTokenizer`, `AutoModelForSequenceClassification`,
+fp32, eval), tokenize with `tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=…)`
+(padding to the longest text of the batch), run the model under `torch.no_grad()`, apply sigmoid (softmax for
+single-label models) and keep the labels over the threshold. This module does exactly that — no npuport runtime
+code in the timed path — with transformers' default attention (SDPA) so the baseline is not made slower than
+what users get.
+
+ModelScope StructBERT directories (`model_type: structbert`) are unknown to transformers' Auto classes; for them
+the model is read through `npuport.source` (the same weights, BERT modules) and switched to transformers'
+default attention, which is what the seed's ModelScope download gives `AutoModelForSequenceClassification`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from npuport.errors import ModelLoadError
+from npuport.runtime.device import Device, torch_device
+
+if TYPE_CHECKING:
+    import torch
+
+NAME = "transformers eager fp32"
+
+
+class HandWrittenBaseline:
+    def __init__(self, model_dir: Path, device: Device, max_length: int, activation: str, threshold: float,
+                 labels: list[str]) -> None:
+        self.model_dir = Path(model_dir)
+        self.device = device
+        self.max_length = max_length
+        self.activation = activation
+        self.threshold = threshold
+        self.labels = labels
+        self.loaded_by = ""
+        self.attn_implementation = ""
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._torch_device: torch.device | None = None
+
+    def load(self) -> None:
+        """from_pretrained the way the seeds do; ModelScope layouts through npuport.source (see module doc)."""
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        if not self.model_dir.is_dir():
+            raise ModelLoadError(f"baseline model directory {self.model_dir} does not exist (give --source DIR)")
+        self._torch_device = torch_device(self.device)
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
+            model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
+            self.loaded_by = "AutoModelForSequenceClassification.from_pretrained"
+        except (ValueError, KeyError, OSError):  # e.g. model_type 'structbert' (ModelScope) is unknown to transformers
+            from npuport.source import load_source
+
+            source = load_source(self.model_dir)
+            tokenizer, model = source.tokenizer, source.model
+            model.set_attn_implementation("sdpa")
+            self.loaded_by = "npuport.source.load_source (ModelScope layout), default SDPA attention"
+        self._model = model.to(self._torch_device).eval()
+        self._tokenizer = tokenizer
+        self.attn_implementation = str(getattr(model.config, "_attn_implementation", ""))
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Tokenize (padding to the longest text), forward under no_grad, sigmoid/softmax: [texts, labels]."""
+        import torch
+
+        inputs = self._tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_length)
+        inputs = {k: v.to(self._torch_device) for k, v in inputs.items()}
+        with torch.no_grad():
+            logits = self._model(**inputs).logits
+        probs = torch.sigmoid(logits) if self.activation == "sigmoid" else torch.softmax(logits, dim=-1)
+        return probs.cpu().numpy()
+
+    def predict(self, texts: list[str]) -> list[dict[str, float]]:
+        """Per text, the labels over the threshold with their probabilities (the seeds' output)."""
+        return [{self.labels[i]: float(p) for i, p in enumerate(row) if p > self.threshold}
+                for row in self.probabilities(texts)]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": NAME, "source": str(self.model_dir), "loaded_by": self.loaded_by,
+                "attn_implementation": self.attn_implementation, "max_length": self.max_length,
+                "padding": "longest in batch", "grad": "torch.no_grad"}
+
+    def close(self) -> None:
+        self._model = None
+        self._tokenizer = None

@@ -1,0 +1,279 @@
+"""`bench_artifacts`: time variants end to end (texts in → Predictions out) against the hand-written baseline.
+
+For every variant: the first-call cost (hash check, load incl. session creation, first predict) apart from steady
+state, and its peak memory; then for every batch size, the texts are cut into batches in file order and the
+baseline and the variant each run a pass over the same batches, back to back (alternating which goes first when
+repeated), so every ratio comes from samples taken side by side under the same machine load. Threads are pinned
+for both (torch.set_num_threads and ONNX Runtime intra-op threads) and recorded with the load average.
+
+Results go to `<artifacts>/reports/bench-<device>.json`: one record per (variant, batch size), each with the
+variant id and sha256 so a stale record can be recognised; records of variants not run now are kept while their
+files are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from npuport.bench.baseline import HandWrittenBaseline
+from npuport.bench.memory import MemoryProbe, release_memory
+from npuport.bench.timing import latency_stats, speedup, throughput
+from npuport.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.errors import InputError
+from npuport.fsutil import write_text_atomic
+from npuport.manifest import Manifest, Variant
+from npuport.runtime.device import Device
+from npuport.runtime.texts import read_texts
+
+SCHEMA = "npuport.bench/1"
+Progress = Callable[[dict[str, Any]], None]
+PAUSE_S = 0.2  # between timed passes, so the previous engine's threads stop spinning
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    device: str = "cpu"
+    variants: tuple[str, ...] = ()  # empty: every variant in the manifest
+    batch_sizes: tuple[int, ...] = (1, 16)
+    texts_file: Path | None = None  # default: the bundled corpus in the model's language
+    threads: int | None = None  # default: every core
+    source: Path | None = None  # the baseline's model directory (default: manifest.source.path)
+    repeat: int = 1  # timed passes over the texts per variant and batch size
+    warmup: int = 2  # untimed calls per variant and batch size (and as many for the baseline)
+    max_batches: int | None = None  # cap on timed calls per pass (quick runs)
+
+    def __post_init__(self) -> None:
+        if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
+            raise InputError(f"batch sizes must be positive integers, got {list(self.batch_sizes)}")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"threads must be at least 1, got {self.threads}")
+        if self.repeat < 1 or self.warmup < 0 or (self.max_batches is not None and self.max_batches < 1):
+            raise InputError("repeat and max_batches must be at least 1, warmup at least 0")
+
+
+@dataclass
+class BenchRun:
+    path: Path  # the JSON written
+    document: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)  # this run's records
+
+
+def parse_batch_sizes(text: str) -> tuple[int, ...]:
+    """The CLI's '1,16' → (1, 16)."""
+    try:
+        sizes = tuple(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise InputError(f"bad --batch-sizes {text!r}: expected positive integers like 1,16") from None
+    if not sizes or any(size < 1 for size in sizes):
+        raise InputError(f"bad --batch-sizes {text!r}: expected positive integers like 1,16")
+    return sizes
+
+
+def corpus_texts(labels: list[str]) -> tuple[list[str], str]:
+    """The bundled corpus in the model's language (by its label set); both languages for other label sets."""
+    for lang, names in (("zh", ZH_LABELS), ("en", GO_EMOTIONS)):
+        if set(labels) == set(names):
+            return [e.text for e in load_corpus(lang)], f"bundled corpus ({lang})"
+    return [e.text for lang in ("zh", "en") for e in load_corpus(lang)], "bundled corpus (zh+en)"
+
+
+def pin_threads(threads: int | None) -> int:
+    """torch's intra-op pool for the baseline and TorchScript; the same number goes to ONNX Runtime sessions."""
+    import torch
+
+    count = threads or os.cpu_count() or 1
+    torch.set_num_threads(count)
+    return count
+
+
+def batches_of(texts: Sequence[str], size: int, limit: int | None) -> list[list[str]]:
+    """Consecutive batches in file order (the last one may be short), at most `limit` of them."""
+    cut = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+    return cut[:limit] if limit else cut
+
+
+def report_path(root: Path, device: str) -> Path:
+    return root / "reports" / f"bench-{device.replace(':', '-')}.json"
+
+
+def parity(manifest: Manifest, variant: Variant, device: str) -> dict[str, Any] | None:
+    """The manifest's validation verdict for this variant's current files on `device` (None: not validated)."""
+    for record in reversed(manifest.validations):
+        if record.variant == variant.id and record.device == device and record.sha256 == variant.digest:
+            return {"passed": record.passed, "profile": record.profile, "report": record.report, "created": record.created}
+    return None
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _host(threads: int) -> dict[str, Any]:
+    import onnxruntime
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+
+
+class _Pairing:
+    """Timed passes of the baseline and one variant over the same batches, back to back (ABBA over repeats).
+
+    Not interleaved call by call: torch's and ONNX Runtime's thread pools keep spinning for a while after a
+    call, and alternating the two engines per call makes each one's spinning threads steal the cores the other
+    needs (measured here: 10× slower both ways). A short pause between passes lets them settle."""
+
+    def __init__(self, baseline: HandWrittenBaseline, predict: Callable[[list[str], int], object]) -> None:
+        self.baseline = baseline
+        self.predict = predict
+
+    def run(self, batches: list[list[str]], batch_size: int, warmup: int, repeat: int) -> tuple[list[float], list[float]]:
+        base: list[float] = []
+        mine: list[float] = []
+        passes = [(self.baseline.predict, base), (lambda batch: self.predict(batch, batch_size), mine)]
+        for turn in range(repeat):
+            for call, into in passes if turn % 2 == 0 else passes[::-1]:
+                for batch in (batches * warmup)[:warmup]:
+                    call(batch)
+                into.extend(_timed(partial(call, batch)) for batch in batches)
+                time.sleep(PAUSE_S)
+        return base, mine
+
+
+def _result(texts: int, seconds: list[float], base: list[float]) -> dict[str, Any]:
+    mine_stats, base_stats = latency_stats(seconds), latency_stats(base)
+    return {
+        "latency": mine_stats.as_dict(),
+        "throughput": throughput(texts, mine_stats.total_s),
+        "baseline": {"latency": base_stats.as_dict(), "throughput": throughput(texts, base_stats.total_s)},
+        "speedup": {
+            "throughput": speedup(base_stats.total_s, mine_stats.total_s),
+            "p50": speedup(base_stats.p50_ms, mine_stats.p50_ms),
+            "p90": speedup(base_stats.p90_ms, mine_stats.p90_ms),
+            "p99": speedup(base_stats.p99_ms, mine_stats.p99_ms),
+        },
+    }
+
+
+def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progress: Progress | None = None) -> BenchRun:
+    """Benchmark the chosen variants of an artifacts directory on a device; write and return the report."""
+    from npuport.runtime import load
+    from npuport.runtime.loader import effective_max_length
+
+    options = options or BenchOptions()
+    notify = progress or (lambda event: None)
+    root = Path(path)
+    manifest = Manifest.load(root)
+    device = Device.parse(options.device)
+    chosen = [manifest.variant(v) for v in options.variants] if options.variants else list(manifest.variants)
+    threads = pin_threads(options.threads)
+    if options.texts_file is not None:
+        texts, text_source = read_texts(options.texts_file), str(options.texts_file)
+    else:
+        texts, text_source = corpus_texts(manifest.source.labels)
+    plans = {bs: batches_of(texts, bs, options.max_batches) for bs in options.batch_sizes}
+    notify({"event": "total", "steps": 1 + len(chosen) * (1 + len(plans))})
+    load_start = os.getloadavg()
+
+    notify({"event": "start", "label": "baseline: load"})
+    baseline = HandWrittenBaseline(options.source or Path(manifest.source.path), device, manifest.source.max_length,
+                                   manifest.source.activation, manifest.source.threshold, manifest.source.labels)
+    baseline_probe = MemoryProbe().start()
+    baseline_load = _timed(baseline.load)
+    baseline_first = _timed(lambda: baseline.predict(plans[options.batch_sizes[0]][0]))
+    baseline_memory = baseline_probe.stop()
+    notify({"event": "done", "label": "baseline: load"})
+
+    records: list[dict[str, Any]] = []
+    for variant in chosen:
+        notify({"event": "start", "label": f"{variant.id}: load"})
+        probe = MemoryProbe().start()
+        verify = _timed(lambda: [record.verify(root) for record in {r.path: r for r in variant.files}.values()])
+        holder: dict[str, Any] = {}
+        load_s = _timed(lambda: holder.setdefault("clf", load(root, variant.id, str(device), threads)))
+        classifier = holder["clf"]
+        try:
+            first = _timed(lambda: classifier.predict(plans[options.batch_sizes[0]][0], batch_size=options.batch_sizes[0]))
+            notify({"event": "done", "label": f"{variant.id}: load"})
+            pairing = _Pairing(baseline, lambda batch, bs: classifier.predict(batch, batch_size=bs))
+            per_size = []
+            for bs, batches in plans.items():
+                notify({"event": "start", "label": f"{variant.id}: batch {bs}"})
+                base, mine = pairing.run(batches, bs, options.warmup, options.repeat)
+                notify({"event": "done", "label": f"{variant.id}: batch {bs}"})
+                per_size.append((bs, sum(len(b) for b in batches) * options.repeat, mine, base))
+            engine = classifier.engine
+        finally:
+            classifier.close()
+            del holder["clf"], classifier
+        memory = probe.stop()
+        release_memory()
+        verdict = parity(manifest, variant, str(device))
+        for bs, count, mine, base in per_size:
+            records.append({
+                "variant": variant.id, "sha256": variant.digest, "format": variant.format,
+                "precision": variant.precision, "shape": variant.shape, "device": str(device), "engine": engine,
+                "bytes": sum({r.path: r.bytes for r in variant.files}.values()),
+                "max_length": effective_max_length(manifest, variant),
+                "batch_size": bs, "texts": count, "calls": len(mine), "threads": threads,
+                "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
+                               "note": "load_s includes its own hash check, tokenizer and session/module creation"},
+                "memory": {"method": probe.method, "mib": memory},
+                "parity": verdict,
+                **_result(count, mine, base),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            })
+    baseline.close()
+
+    document = {
+        "schema": SCHEMA,
+        "model": manifest.source.architecture,
+        "artifacts": str(root),
+        "device": str(device),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": _host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
+        "texts": {"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
+        "method": "end to end: texts in → predictions out, tokenization included; baseline and variant alternate "
+                  "on the same batches; warm-up calls excluded; throughput = texts / sum of timed calls",
+        "baseline": baseline.describe() | {
+            "first_call": {"load_s": baseline_load, "first_predict_s": baseline_first},
+            "memory": {"method": baseline_probe.method, "mib": baseline_memory},
+        },
+        "records": records,
+    }
+    out = report_path(root, str(device))
+    document["records"] = _merge(out, manifest, records)
+    write_text_atomic(out, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return BenchRun(out, document, records)
+
+
+def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier records of (variant, batch size) pairs not measured now, while the variant's files are unchanged."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8")).get("records", [])
+    except (OSError, ValueError, AttributeError):
+        previous = []
+    digests = {v.id: v.digest for v in manifest.variants}
+    measured = {(r["variant"], r["batch_size"]) for r in fresh}
+    kept = [r for r in previous if isinstance(r, dict) and digests.get(r.get("variant")) == r.get("sha256")
+            and (r.get("variant"), r.get("batch_size")) not in measured]
+    return kept + fresh

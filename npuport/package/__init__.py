@@ -1,0 +1,1 @@
+"""Package what passed validation for a device, and verify a package on the target machine."""

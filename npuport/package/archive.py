@@ -1,0 +1,59 @@
+"""`.tar.gz` packages: written atomically with stable ordering; unpacked only when every member is a plain
+file or directory inside the destination (no absolute paths, no `..`, no links, no devices)."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from npuport.errors import IntegrityError
+from npuport.fsutil import atomic_path
+
+
+def write_archive(directory: Path, archive: Path) -> Path:
+    """`directory` as `archive` (.tar.gz) with one top-level folder named after it."""
+    with atomic_path(archive) as temporary:
+        with tarfile.open(temporary, "w:gz", compresslevel=1) as tar:  # weights barely compress; speed wins
+            for path in sorted(directory.rglob("*")):
+                arcname = PurePosixPath(directory.name, path.relative_to(directory).as_posix())
+                tar.add(path, arcname=str(arcname), recursive=False, filter=_normalise)
+    return archive
+
+
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def check_members(tar: tarfile.TarFile, source: Path) -> list[tarfile.TarInfo]:
+    """Every member, after refusing any that could write outside the destination or is not a plain file/dir."""
+    members = tar.getmembers()
+    for member in members:
+        name = member.name
+        parts = PurePosixPath(name).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: absolute path")
+        if ".." in parts or "\\" in name:
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: it points outside the package")
+        if member.issym() or member.islnk():
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: links are not allowed in a package")
+        if not (member.isfile() or member.isdir()):
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: not a regular file or directory")
+    return members
+
+
+def safe_extract(archive: Path, destination: Path) -> Path:
+    """Unpack `archive` into `destination`; returns the package directory (the archive's single top folder)."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = check_members(tar, archive)
+            tops = {PurePosixPath(m.name).parts[0] for m in members if m.name not in ("", ".")}
+            if len(tops) != 1:
+                raise IntegrityError(f"{archive}: expected one top-level package folder, found {len(tops)}")
+            tar.extractall(destination, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise IntegrityError(f"{archive} does not exist") from None
+        raise IntegrityError(f"{archive} is not a readable .tar.gz package: {exc}") from None
+    return destination / tops.pop()

@@ -1,0 +1,166 @@
+"""`build_package`: the variants that passed validation for a device, with everything needed to check them there.
+
+A package is an artifacts directory the runtime loads as is (manifest, variant files, tokenizer, golden inputs and
+reference outputs, reports) plus SHA256SUMS, a README for the receiving engineer, optional Triton repository
+and ATC scripts — as a directory and as a `.tar.gz`. Built in a staging directory and renamed into place, so a
+crash never leaves a half-written package under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from npuport.errors import InputError, ParityError
+from npuport.fsutil import sha256_file
+from npuport.manifest import Manifest, PackageInfo, Validation, Variant
+from npuport.package.archive import write_archive
+from npuport.package.atc import write_scripts
+from npuport.package.readme import render_readme
+from npuport.package.triton import write_repository
+from npuport.runtime.device import Device
+
+SUMS_FILE = "SHA256SUMS"
+
+
+@dataclass
+class PackageResult:
+    directory: Path
+    archive: Path | None
+    variants: list[str]
+    files: int
+    bytes: int
+
+
+def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
+    """The newest passing validation of exactly these files on exactly this device, if any."""
+    matches = [v for v in manifest.validations if v.variant == variant.id and v.device == device and v.sha256 == variant.digest]
+    return matches[-1] if matches and matches[-1].passed else None
+
+
+def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[str, ...] | None) -> list[tuple[Variant, Validation]]:
+    """The named variants (each must have passed on `device`), or every variant that did."""
+    chosen = [manifest.variant(v) for v in wanted] if wanted else list(manifest.variants)
+    selected, refused = [], []
+    for variant in chosen:
+        record = passing_validation(manifest, variant, device)
+        if record is not None:
+            selected.append((variant, record))
+        else:
+            refused.append(f"{variant.id} ({_why_not(manifest, variant, device)})")
+    if wanted and refused:
+        raise ParityError(f"refusing to package for {device}: {'; '.join(refused)}. "
+                          f"Run `npuport validate ARTIFACTS --device {device}` first")
+    if not selected:
+        raise ParityError(f"no variant has a passing validation on {device}: {'; '.join(refused)}. "
+                          f"Run `npuport validate ARTIFACTS --device {device}` first")
+    return selected
+
+
+def _why_not(manifest: Manifest, variant: Variant, device: str) -> str:
+    records = [v for v in manifest.validations if v.variant == variant.id]
+    here = [v for v in records if v.device == device]
+    if not records:
+        return "never validated"
+    if not here:
+        return f"validated only on {', '.join(sorted({v.device for v in records}))}, not on {device}"
+    if here[-1].sha256 != variant.digest:
+        return f"its files changed since the validation on {device}"
+    return f"failed its {here[-1].profile} profile on {device}"
+
+
+def build_package(
+    artifacts: str | Path,
+    output: str | Path,
+    device: str = "cpu",
+    variants: list[str] | tuple[str, ...] | None = None,
+    triton: bool = False,
+    archive: bool = True,
+) -> PackageResult:
+    root, final = Path(artifacts), Path(output)
+    manifest = Manifest.load(root)
+    target = str(Device.parse(device))
+    selected = select_variants(manifest, target, variants)
+    if final.exists() and not (final / "manifest.json").is_file():
+        raise InputError(f"{final} exists and is not a package: refusing to replace it")
+    kept = [variant for variant, _ in selected]
+    profiles = _profiles(root, selected)
+    reports = {record.report: _inside(record.report) for _, record in selected}  # source path → path in the package
+
+    staging = final.parent / f".{final.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        packaged = manifest.model_copy(update={
+            "variants": kept,
+            "validations": [record.model_copy(update={"report": reports[record.report]}) for _, record in selected],
+            "package": PackageInfo(device=target, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   source_artifacts=str(root.resolve()), profiles=profiles),
+        })
+        for record in packaged.all_files():
+            source = record.verify(root)
+            (staging / record.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, staging / record.path)
+        _copy_reports(root, staging, reports)
+        packaged.save(staging)
+        model = final.name
+        if triton:
+            write_repository(staging, packaged, model, target)
+        atc = write_scripts(staging, packaged)
+        (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
+                                           encoding="utf-8")
+        files, size = _write_sums(staging)
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    tarball = write_archive(final, final.with_name(final.name + ".tar.gz")) if archive else None
+    return PackageResult(final, tarball, [v.id for v in kept], files, size)
+
+
+def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:
+    """Per precision, the limits the packaged variants passed (read from their reports), so verify applies the same."""
+    profiles: dict[str, dict] = {}
+    for variant, record in selected:
+        path = root / record.report
+        if not path.is_file():
+            raise ParityError(f"the validation report {record.report} of {variant.id} is missing from {root}")
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))["variants"]
+            entry = next(e for e in entries if e["variant"] == variant.id and e["sha256"] == variant.digest)
+        except (KeyError, StopIteration, json.JSONDecodeError, UnicodeDecodeError, TypeError):
+            raise ParityError(f"the validation report {record.report} has no entry for {variant.id} with its current files") from None
+        limits = entry["profile"]
+        if profiles.setdefault(variant.precision, limits) != limits:
+            raise ParityError(f"{variant.precision} variants were validated under different profiles; "
+                              "validate them together before packaging")
+    return profiles
+
+
+def _inside(report: str) -> str:
+    """A report written outside the artifacts directory goes into the package's reports/ folder."""
+    return f"reports/{Path(report).name}" if Path(report).is_absolute() else report
+
+
+def _copy_reports(root: Path, staging: Path, reports: dict[str, str]) -> None:
+    """Every report under ARTIFACTS/reports (parity, benchmarks, evaluation, trade-off page) and each
+    validation report the packaged variants point at."""
+    folder = root / "reports"
+    everything = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
+                  for p in sorted(folder.glob("*")) if p.is_file()} if folder.is_dir() else {}
+    for source, target in (everything | reports).items():
+        (staging / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / source, staging / target)
+
+
+def _write_sums(package: Path) -> tuple[int, int]:
+    """SHA256SUMS in `sha256sum -c` format over every file of the package."""
+    files = sorted(p for p in package.rglob("*") if p.is_file() and p.name != SUMS_FILE)
+    lines = [f"{sha256_file(p)}  {p.relative_to(package).as_posix()}" for p in files]
+    (package / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(files) + 1, sum(p.stat().st_size for p in files)

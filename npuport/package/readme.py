@@ -1,0 +1,60 @@
+"""The README a package carries for the engineer who receives it: what is inside and how to check it there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from npuport.manifest import Manifest
+
+
+def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path]) -> str:
+    info = manifest.package
+    assert info is not None
+    source = manifest.source
+    lines = [
+        f"# {model}: npuport package for {info.device}",
+        "",
+        f"{source.architecture} ({source.model_type}), {source.num_labels} labels, {source.problem_type} "
+        f"({source.activation}, threshold {source.threshold}), up to {source.max_length} tokens per text.",
+        f"Built {info.created} by npuport {manifest.npuport_version}. Every variant here passed its validation profile "
+        f"on **{info.device}** against the source model in fp32, eager, on the CPU.",
+        "",
+        "| variant | format | precision | shapes | validated | report |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant in manifest.variants:
+        record = next(v for v in manifest.validations if v.variant == variant.id)
+        shapes = ", ".join(str(b) for b in variant.buckets) if variant.shape == "static" else "dynamic"
+        lines.append(f"| {variant.id} | {variant.format} | {variant.precision} | {shapes} | "
+                     f"{record.profile} profile, {record.device}, {record.created} | {record.report} |")
+    lines += [
+        "",
+        "## On the target machine",
+        "",
+        "```bash",
+        "pip install npuport            # + 'npuport[npu]' on Ascend (torch_npu), onnxruntime-gpu on CUDA",
+        f"npuport verify . --device {info.device}   # hashes, then the golden inputs replayed against the stored reference",
+        f"npuport predict . --device {info.device} --text \"…\"",
+        "```",
+        "",
+        "`verify` needs no source model: `golden/inputs.npz` holds the token ids of the bundled corpus texts and",
+        "`golden/reference.npz` the fp32 eager CPU logits on them; it applies the same profile limits as the",
+        "validation (recorded in `manifest.json` under `package.profiles`). `sha256sum -c SHA256SUMS` checks every file",
+        "without npuport.",
+        "",
+        f"Labels: {', '.join(source.labels)}.",
+    ]
+    if atc:
+        lines += ["", "## Ascend offline models (ATC)", "",
+                  "Static ONNX variants come with the ATC command lines that compile them to `.om`, one per shape bucket,",
+                  "with an explicit precision mode (`must_keep_origin_dtype`; ATC's default silently runs fp32 graphs in",
+                  "fp16). Generated, not run, by npuport:", ""]
+        lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()}`" for path in atc]
+    if triton:
+        lines += ["", "## Triton Inference Server", "",
+                  "`triton/` is a model repository (one model per dynamic variant with dynamic batching; one per bucket",
+                  "for static variants):", "", "```bash",
+                  "tritonserver --model-repository=$PWD/triton", "```"]
+        if info.device.startswith("npu"):
+            lines += ["", "Triton has no Ascend backend: on an NPU machine serve with `npuport serve` instead."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""`npuport report`: gather what was measured, draw the plot, write the page. Measures nothing itself: a benchmark
+or an evaluation takes minutes on a large model and belongs to `npuport bench` / `npuport eval`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from npuport.errors import InputError
+from npuport.fsutil import write_text_atomic
+from npuport.report.plot import Axes, plot_tradeoff
+from npuport.report.render import html_page, markdown
+from npuport.report.sources import REPORTS_DIR, Gathered, bench_devices, gather
+
+FORMATS = ("md", "html")
+PLOT_NAME = "tradeoff.png"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    gathered: Gathered
+    axes: Axes
+    page: Path
+    plot: Path
+
+
+def build_report(root: Path, fmt: str = "md", device: str | None = None) -> ReportResult:
+    """Write `reports/report.<fmt>` and `reports/tradeoff.png`. `device` picks whose speed and parity are shown
+    (default: cpu when it was benchmarked, else the first benchmarked device, else cpu)."""
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    root = Path(root)
+    device = device or (bench_devices(root) or ["cpu"])[0]
+    gathered = gather(root, device)
+    reports = root / REPORTS_DIR
+    reports.mkdir(exist_ok=True)
+    plot = reports / PLOT_NAME
+    axes = plot_tradeoff(gathered, plot)
+    page = reports / f"report.{fmt}"
+    text = markdown(gathered, axes, PLOT_NAME) if fmt == "md" else html_page(gathered, axes, plot.read_bytes())
+    write_text_atomic(page, text)
+    return ReportResult(gathered, axes, page, plot)

@@ -1,0 +1,166 @@
+"""The ASGI app (Starlette): POST /predict through the micro-batcher, GET /health, /metadata and /metrics.
+
+Every error is a JSON object {"error": message, "code": …} (plus "limit" and "max" when a limit was hit) with
+its status: 400 malformed JSON, 413 over a limit, 422 invalid contents, 429 queue full, 500 the request's batch
+failed, 503 shutting down. The app is built around an already loaded Classifier (load errors belong to the
+caller); warm-up runs after the server starts listening, and /health says 503 until it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from npuport.serve.batcher import Closed, InferenceFailed, MicroBatcher, QueueFull
+from npuport.serve.config import ServeConfig, fitted_batch_size
+from npuport.serve.describe import metadata, warm_up
+from npuport.serve.metrics import ServeMetrics
+from npuport.serve.request import RequestError, over_limit, parse_predict
+
+if TYPE_CHECKING:
+    from npuport.runtime.classifier import Classifier
+
+log = logging.getLogger("npuport.serve")
+
+
+class _Service:
+    """The handlers and the state they share: one classifier, one batcher, one metrics registry."""
+
+    def __init__(self, classifier: Classifier, config: ServeConfig) -> None:
+        self.classifier = classifier
+        self.config = config
+        self.max_batch_size, because = fitted_batch_size(classifier.variant, config.max_batch_size)
+        self.metrics = ServeMetrics()
+        self.batcher = MicroBatcher(classifier, self.max_batch_size, config.max_wait_ms, config.max_queue, self.metrics)
+        self.about = metadata(classifier, config, self.max_batch_size, because)
+        self.ready = False
+        self.closing = False
+        self.warmup_error: str | None = None
+
+    async def predict(self, request: Request) -> Response:
+        started = time.perf_counter()
+        self.metrics.in_flight.inc()
+        try:
+            status, body, headers = await self._predict(request)
+        finally:
+            self.metrics.in_flight.dec()
+        if status != 200:
+            self.metrics.errors.labels(body["code"]).inc()
+        self.metrics.requests.labels("/predict", str(status)).inc()
+        self.metrics.latency.observe(time.perf_counter() - started)
+        return JSONResponse(body, status, headers)
+
+    async def _predict(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+        source = self.classifier.manifest.source
+        try:
+            body = await _read_body(request, self.config.limits.max_body_bytes)
+            parsed = parse_predict(body, self.classifier.labels, source.threshold, self.config.limits)
+            predictions = await self.batcher.predict(parsed)
+        except RequestError as exc:
+            return exc.status, exc.body, None
+        except QueueFull as exc:
+            return 429, {"error": str(exc), "code": "queue_full", "limit": "max_queue", "max": self.config.max_queue}, \
+                {"Retry-After": "1"}
+        except Closed as exc:
+            return 503, {"error": str(exc), "code": "shutting_down"}, None
+        except InferenceFailed as exc:
+            return 500, {"error": str(exc), "code": "inference_failed"}, None
+        except ClientDisconnect:
+            return 400, {"error": "the client disconnected before sending the whole body", "code": "client_disconnected"}, None
+        return 200, {"variant": self.classifier.variant_id, "predictions": [p.to_dict() for p in predictions]}, None
+
+    async def health(self, request: Request) -> Response:
+        if self.warmup_error is not None:
+            status, body = 503, {"status": "failed", "error": self.warmup_error}
+        elif self.closing:
+            status, body = 503, {"status": "shutting down"}
+        elif not self.ready:
+            status, body = 503, {"status": "warming up"}
+        else:
+            status, body = 200, {"status": "ready", "variant": self.classifier.variant_id, "device": str(self.classifier.device)}
+        self.metrics.requests.labels("/health", str(status)).inc()
+        return JSONResponse(body, status)
+
+    async def metadata(self, request: Request) -> Response:
+        self.metrics.requests.labels("/metadata", "200").inc()
+        return JSONResponse(self.about | {"ready": self.ready})
+
+    async def prometheus(self, request: Request) -> Response:
+        self.metrics.requests.labels("/metrics", "200").inc()
+        return Response(self.metrics.render(), media_type=self.metrics.content_type)
+
+    async def warm_up(self) -> None:
+        if self.config.warmup:
+            started = time.perf_counter()
+            try:
+                await self.batcher.run_in_worker(warm_up, self.classifier, self.max_batch_size)
+            except Exception as exc:
+                self.warmup_error = f"warm-up failed: {type(exc).__name__}: {exc}"
+                log.error("%s", self.warmup_error, exc_info=exc)
+                return
+            log.info("warmed up in %.1fs; ready", time.perf_counter() - started)
+        self.ready = True
+        self.metrics.ready.set(1)
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.batcher.start()
+        warming = asyncio.create_task(self.warm_up())
+        try:
+            yield
+        finally:
+            self.closing = True
+            self.metrics.ready.set(0)
+            await warming  # it runs in the inference thread and cannot be interrupted
+            await self.batcher.close()
+
+
+def create_app(classifier: Classifier, config: ServeConfig | None = None) -> Starlette:
+    """A Starlette app serving `classifier`; `app.state.service` exposes the batcher and metrics."""
+    service = _Service(classifier, (config or ServeConfig()).check())
+    routes = [
+        Route("/predict", service.predict, methods=["POST"]),
+        Route("/health", service.health, methods=["GET"]),
+        Route("/metadata", service.metadata, methods=["GET"]),
+        Route("/metrics", service.prometheus, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=service.lifespan,
+                    exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    app.state.service = service
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed `limit` bytes (never read whole into memory first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise over_limit(f"the body has {declared} bytes", "max_body_bytes", limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise over_limit(f"the body has over {limit} bytes", "max_body_bytes", limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}", "code": code},
+                        exc.status_code, exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": f"unexpected {type(exc).__name__}", "code": "internal_error"}, 500)

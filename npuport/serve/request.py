@@ -1,0 +1,104 @@
+"""A POST /predict body → a checked PredictRequest, or a RequestError carrying its HTTP status and the broken limit.
+
+Malformed JSON is 400, a request over a limit 413 (the error names the limit and its value), a well-formed
+request with wrong contents 422. The body shape is seed 003's `{"texts": [...]}` plus optional `threshold`
+(one number, or {label: number}) and `top_k`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from npuport.errors import InputError
+from npuport.runtime.texts import check_texts
+from npuport.serve.config import Limits
+
+FIELDS = ("texts", "threshold", "top_k")
+
+
+class RequestError(Exception):
+    """A request the server refuses; `body` is the JSON error it answers with."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {"error": message, "code": code, **extra}
+
+
+def over_limit(what: str, limit: str, value: int) -> RequestError:
+    return RequestError(413, "limit_exceeded", f"{what}: the limit {limit} is {value}", limit=limit, max=value)
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    texts: list[str]
+    thresholds: tuple[float, ...]  # one per label, in label order
+    top_k: int | None
+
+
+def parse_predict(body: bytes, labels: Sequence[str], default_threshold: float, limits: Limits) -> PredictRequest:
+    if len(body) > limits.max_body_bytes:
+        raise over_limit(f"the body has {len(body)} bytes", "max_body_bytes", limits.max_body_bytes)
+    try:
+        data = json.loads(body.decode("utf-8-sig"))  # JSON over HTTP is UTF-8 (RFC 8259); json.loads would guess UTF-16/32
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        detail = {UnicodeDecodeError: "not UTF-8", RecursionError: "nested too deeply"}.get(type(exc)) or str(exc)
+        raise RequestError(400, "malformed_json", f"the body is not valid JSON: {detail}") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, "malformed_json", 'the body must be a JSON object like {"texts": ["…"]}')
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise _invalid(f"unknown field(s) {', '.join(map(repr, unknown))}; expected {', '.join(FIELDS)}")
+    texts = data.get("texts")
+    if not isinstance(texts, list):
+        raise _invalid('"texts" must be a list of strings')
+    if len(texts) > limits.max_texts:
+        raise over_limit(f"{len(texts)} texts in one request", "max_texts_per_request", limits.max_texts)
+    try:
+        texts = check_texts(texts)
+    except InputError as exc:
+        raise _invalid(str(exc)) from None
+    for index, text in enumerate(texts):
+        if len(text) > limits.max_chars:
+            raise over_limit(f"text {index} has {len(text)} characters", "max_chars_per_text", limits.max_chars)
+    try:
+        thresholds = resolve_thresholds(data.get("threshold"), labels, default_threshold)
+    except InputError as exc:
+        raise _invalid(str(exc)) from None
+    return PredictRequest(texts, thresholds, _top_k(data.get("top_k")))
+
+
+def resolve_thresholds(threshold: object, labels: Sequence[str], default: float) -> tuple[float, ...]:
+    """One threshold per label, as Classifier.predict resolves them: the model's default, one number for all,
+    or {label: number} (labels not named keep the default)."""
+    if threshold is None:
+        return (default,) * len(labels)
+    if not isinstance(threshold, dict):
+        _check_probability("threshold", threshold)
+        return (float(threshold),) * len(labels)  # type: ignore[arg-type]
+    unknown = [name for name in threshold if name not in labels]
+    if unknown:
+        raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(labels)}")
+    for name, value in threshold.items():
+        _check_probability(f"threshold for {name!r}", value)
+    return tuple(float(threshold.get(name, default)) for name in labels)
+
+
+def _check_probability(what: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
+
+
+def _top_k(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid(f'"top_k" must be a whole number of at least 1, got {value!r}')
+    return value
+
+
+def _invalid(message: str) -> RequestError:
+    return RequestError(422, "invalid_request", message)

@@ -1,0 +1,107 @@
+"""Run the app on uvicorn until SIGTERM or Ctrl+C, then shut down gracefully and return normally (exit 0).
+
+On the signal uvicorn stops accepting connections, lets every request in flight finish (their batches run to
+the end), then runs the app's shutdown, which drains the batcher. uvicorn re-raises the signal once it is
+done; a no-op handler of ours receives it, so the process exits 0 instead of dying by the signal.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from npuport.errors import BackendUnavailableError, InputError
+from npuport.serve.config import ServeConfig
+
+SERVE_DEPENDENCIES = {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client"}
+GRACEFUL_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+log = logging.getLogger("npuport.serve")
+
+
+def check_installed() -> None:
+    """Fail with the install command when the `serve` extra is missing."""
+    missing = []
+    for module, package in SERVE_DEPENDENCIES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        raise BackendUnavailableError(f"serving needs {', '.join(missing)}, not installed here: "
+                                      "pip install 'npuport[serve]'")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: a free one, read back with getsockname)."""
+    if not 0 <= port <= 65535:
+        raise InputError(f"port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve(
+    path: str | Path,
+    variant: str | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config: ServeConfig | None = None,
+    access_log: bool = False,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Load `path` (artifacts or package), listen on host:port and serve until SIGTERM / Ctrl+C."""
+    check_installed()
+    config = (config or ServeConfig()).check()
+    import uvicorn
+
+    from npuport.runtime import load
+    from npuport.serve.app import create_app
+
+    with load(path, variant, device, threads) as classifier:
+        app = create_app(classifier, config)
+        service = app.state.service
+        sock = bind(host, port)
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        announce(f"serving {classifier.describe()}")
+        announce(f"listening on http://{shown}:{bound_port} (max batch {service.max_batch_size} texts, "
+                 f"max wait {config.max_wait_ms:g} ms, queue {config.max_queue} texts); /health is 503 until warmed up")
+        server = uvicorn.Server(uvicorn.Config(app, access_log=access_log, log_config=_log_config(), lifespan="on",
+                                               timeout_graceful_shutdown=None))
+
+        def after_graceful_shutdown(sig: int, frame: FrameType | None) -> None:
+            """uvicorn re-raises the signal it shut down for; by then everything is answered, so only log it.
+            (A signal before uvicorn took over its handlers asks it to stop as soon as it starts.)"""
+            server.should_exit = True
+            log.info("received %s; exiting normally", signal.Signals(sig).name)
+
+        previous = {sig: signal.signal(sig, after_graceful_shutdown) for sig in GRACEFUL_SIGNALS}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            sock.close()
+        if not server.started:
+            raise InputError("the server did not start (see the log above)")
+        announce("stopped: every request in flight was answered")
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging setup, with npuport.serve's messages (warm-up, failed batches) on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["npuport"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config

@@ -1,0 +1,77 @@
+"""`validate_artifacts`: validate variants on a device, write the reports, record the verdicts in the manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from npuport.errors import InputError
+from npuport.manifest import Manifest, Validation
+from npuport.runtime.device import Device
+from npuport.validate.profiles import DEFAULT_PROFILES, Profile
+from npuport.validate.report import write_reports
+from npuport.validate.validator import VariantValidation, custom_reference, golden_reference, validate_variant
+
+
+@dataclass
+class ValidationRun:
+    device: str
+    reference: str
+    results: list[VariantValidation]
+    json_report: Path
+    markdown_report: Path
+
+    @property
+    def passed(self) -> bool:
+        return all(self.results)
+
+
+def validate_artifacts(
+    path: str | Path,
+    device: str = "cpu",
+    variants: list[str] | tuple[str, ...] | None = None,
+    texts: list[str] | None = None,
+    profiles: dict[str, Profile] | None = None,
+    report_dir: Path | None = None,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ValidationRun:
+    """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model)."""
+    from npuport.runtime import load
+
+    root = Path(path)
+    manifest = Manifest.load(root)
+    target = Device.parse(device)
+    profiles = profiles or DEFAULT_PROFILES
+    chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
+    missing = sorted({v.precision for v in chosen} - set(profiles))
+    if missing:
+        raise InputError(f"no validation profile for precision {', '.join(missing)}")
+    reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
+    results = []
+    for variant in chosen:
+        if progress:
+            progress(variant.id)
+        results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, load, threads))
+    report_dir = report_dir or root / "reports"
+    entries = [r.as_dict() | {"reference": reference.origin} for r in results]
+    json_report, markdown_report = write_reports(report_dir, manifest, str(target), entries)
+    _record(root, json_report, results)
+    return ValidationRun(str(target), reference.origin, results, json_report, markdown_report)
+
+
+def _record(root: Path, report: Path, results: list[VariantValidation]) -> None:
+    """Replace this device's records of the validated variants; re-read the manifest so nothing else is lost."""
+    manifest = Manifest.load(root)
+    try:
+        where = report.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        where = str(report.resolve())
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    done = {(r.variant, r.device) for r in results}
+    kept = [v for v in manifest.validations if (v.variant, v.device) not in done]
+    new = [Validation(report=where, variant=r.variant, sha256=r.digest, device=r.device, profile=r.profile.name,
+                      passed=r.passed, created=created) for r in results]
+    manifest.model_copy(update={"validations": kept + new}).save(root)

@@ -1,0 +1,204 @@
+"""Validate variants on a device against the fp32 eager CPU reference, under per-precision profiles.
+
+Two comparisons per variant: end-to-end (reference → variant@device) is the gate; device-only
+(variant@cpu → variant@device) tells precision loss from device drift and is skipped when the device is the CPU.
+Inputs are real tokenized corpus texts (the golden inputs convert recorded, or a user's texts with the
+reference recomputed from the source model); dynamic variants see length-sorted batches, static variants see
+every bucket, each filled with the texts that fit it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from npuport.errors import InputError
+from npuport.manifest import Manifest, Variant
+from npuport.runtime.classifier import Classifier
+from npuport.runtime.device import Device
+from npuport.runtime.execute import to_probabilities
+from npuport.validate.golden import GoldenInputs, load_reference
+from npuport.validate.metrics import Comparison, compare
+from npuport.validate.profiles import Check, Profile
+
+DYNAMIC_BATCH = 16
+MIN_TEXTS_PER_BUCKET = 8
+
+
+@dataclass
+class ReferenceSet:
+    """Token rows and the fp32 eager CPU logits for them; `origin` says where the logits came from."""
+
+    golden: GoldenInputs
+    logits: np.ndarray
+    origin: str
+
+
+@dataclass
+class VariantValidation:
+    variant: str
+    digest: str
+    format: str
+    precision: str
+    shape: str
+    device: str
+    engine: str
+    profile: Profile
+    end_to_end: Comparison
+    end_to_end_logits: Comparison
+    device_only: Comparison | None
+    buckets: list[dict[str, Any]]
+    checks: list[Check]
+    caveats: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failures(self) -> list[str]:
+        return [check.describe() for check in self.checks if not check.passed]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant, "sha256": self.digest, "format": self.format, "precision": self.precision,
+            "shape": self.shape, "device": self.device, "engine": self.engine, "passed": self.passed,
+            "profile": self.profile.limits(), "checks": [c.as_dict() for c in self.checks], "failures": self.failures,
+            "end_to_end": {"probabilities": self.end_to_end.as_dict(), "logits": self.end_to_end_logits.as_dict()},
+            "device_only": self.device_only.as_dict() if self.device_only else None,
+            "buckets": self.buckets, "caveats": self.caveats,
+        }
+
+
+def golden_reference(root: Path, manifest: Manifest) -> ReferenceSet:
+    """The golden inputs and reference logits convert recorded (hashes checked)."""
+    inputs = manifest.golden.inputs.verify(root)
+    reference = manifest.golden.reference.verify(root)
+    return ReferenceSet(GoldenInputs.load(inputs), load_reference(reference),
+                        f"{manifest.golden.texts} bundled corpus texts (zh + en), fp32 eager CPU logits recorded by convert")
+
+
+def custom_reference(root: Path, manifest: Manifest, texts: list[str]) -> ReferenceSet:
+    """The user's texts, with reference logits computed now from the source model (fp32, eager, CPU)."""
+    from transformers import AutoTokenizer
+
+    from npuport.source import load_source
+    from npuport.validate.golden import eager_logits, tokenize_texts
+
+    source_dir = Path(manifest.source.path)
+    if not source_dir.is_dir():
+        raise InputError(f"--texts needs the source model to compute the reference, but {source_dir} is not here; "
+                         "without it, validate on the golden inputs recorded by convert (omit --texts)")
+    model = load_source(source_dir).model
+    tokenizer = AutoTokenizer.from_pretrained(str(root / manifest.tokenizer.directory))
+    golden = tokenize_texts(tokenizer, manifest.source.input_names, manifest.golden.seq_len,
+                            [f"text-{i + 1}" for i in range(len(texts))], texts)
+    logits = eager_logits(model, golden, manifest.source.input_names, manifest.source.num_labels)
+    return ReferenceSet(golden, logits, f"{len(texts)} texts from the user, fp32 eager CPU logits computed now from {source_dir}")
+
+
+def run_variant(classifier: Classifier, golden: GoldenInputs) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Logits of the variant on the golden rows: (row index, logits, per-bucket row ranges)."""
+    variant = classifier.variant
+    if variant.shape == "dynamic":
+        order = np.argsort(golden.lengths, kind="stable")
+        parts = [classifier.logits(golden.rows(order[s : s + DYNAMIC_BATCH])) for s in range(0, len(order), DYNAMIC_BATCH)]
+        return order, np.concatenate(parts), [{"bucket": "any", "rows": [0, len(order)]}]
+    rows_all: list[np.ndarray] = []
+    parts = []
+    spans: list[dict[str, Any]] = []
+    start = 0
+    for bucket in variant.buckets:
+        fits = np.flatnonzero(golden.lengths <= bucket.seq)
+        for s in range(0, len(fits), bucket.batch):
+            chunk = fits[s : s + bucket.batch]
+            parts.append(classifier.logits(golden.rows(chunk, seq=bucket.seq), bucket))
+            rows_all.append(chunk)
+        spans.append({"bucket": str(bucket), "rows": [start, start + len(fits)]})
+        start += len(fits)
+    return np.concatenate(rows_all), np.concatenate(parts), spans
+
+
+def validate_variant(
+    root: Path,
+    manifest: Manifest,
+    variant: Variant,
+    device: Device,
+    profile: Profile,
+    reference: ReferenceSet,
+    load: Callable[..., Classifier],
+    threads: int | None = None,
+) -> VariantValidation:
+    """Run `variant` on `device` (and on the CPU for the device-only comparison) and judge it by `profile`."""
+    with load(root, variant.id, str(device), threads) as classifier:
+        engine = classifier.engine
+        rows, logits, spans = run_variant(classifier, reference.golden)
+    activation = manifest.source.activation
+    options = dict(atol=profile.atol, rtol=profile.rtol, threshold=manifest.source.threshold, top_k=profile.top_k,
+                   bernoulli=activation == "sigmoid")
+    want = to_probabilities(reference.logits[rows], activation)
+    got = to_probabilities(logits, activation)
+    end_to_end = compare(want, got, **options)
+    end_to_end_logits = compare(reference.logits[rows], logits, kind="logits", **options)
+    device_only = None
+    if device.type != "cpu":
+        with load(root, variant.id, "cpu", threads) as on_cpu:
+            cpu_rows, cpu_logits, _ = run_variant(on_cpu, reference.golden)
+        assert np.array_equal(cpu_rows, rows)
+        device_only = compare(to_probabilities(cpu_logits, activation), got, **options)
+    buckets = [_bucket_summary(span, want, got, options) for span in spans]
+    return VariantValidation(
+        variant=variant.id, digest=variant.digest, format=variant.format, precision=variant.precision,
+        shape=variant.shape, device=str(device), engine=engine, profile=profile, end_to_end=end_to_end,
+        end_to_end_logits=end_to_end_logits, device_only=device_only, buckets=buckets,
+        checks=profile.checks(end_to_end),
+        caveats=caveats(manifest, variant, device, want, buckets, reference.origin),
+    )
+
+
+def _bucket_summary(span: dict[str, Any], want: np.ndarray, got: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    a, b = span["rows"]
+    summary: dict[str, Any] = {"bucket": span["bucket"], "texts": b - a}
+    if b > a:
+        part = compare(want[a:b], got[a:b], **options)
+        summary |= {"max_abs_error": part.max_abs_error, "top1_agreement": part.top1_agreement,
+                    "real_flips": part.real_flips}
+    return summary
+
+
+def caveats(
+    manifest: Manifest, variant: Variant, device: Device, reference: np.ndarray, buckets: list[dict[str, Any]], origin: str,
+) -> list[str]:
+    """Where a comparison does not test what its name claims, say so in the report."""
+    notes: list[str] = []
+    if variant.format == "onnx" and variant.precision in ("fp16", "bf16") and device.type == "cpu":
+        notes.append(f"{variant.precision} on ONNX Runtime's CPU provider: it has no {variant.precision} kernels for "
+                     "most ops and computes them in fp32 between inserted Casts, so this measures the rounding of "
+                     f"weights and activations, not {variant.precision} arithmetic as a GPU or NPU does it; "
+                     "validate on the target device")
+    if device.type == "cpu":
+        notes.append("device-only comparison skipped: the target is the CPU, where the reference also ran")
+    thin = [f"{b['bucket']} ({b['texts']})" for b in buckets if b["bucket"] != "any" and b["texts"] < MIN_TEXTS_PER_BUCKET]
+    if thin:
+        notes.append(f"few texts fit bucket(s) {', '.join(thin)}: their parity rests on little evidence")
+    if manifest.source.activation == "sigmoid":
+        near = float((np.abs(reference - manifest.source.threshold) < 0.2).mean())
+        if near > 0.5:
+            notes.append(f"{near:.0%} of reference probabilities lie within 0.2 of the threshold: the model is not "
+                         "decisive, so decision agreement says little")
+    if "computed now" in origin:
+        notes.append("reference computed from the source model on the user's texts, not the golden record")
+    return notes
+
+
+def pick_variants(manifest: Manifest, wanted: list[str] | tuple[str, ...] | None) -> list[Variant]:
+    if not wanted:
+        return list(manifest.variants)
+    return [manifest.variant(v) for v in wanted]

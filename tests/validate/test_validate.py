@@ -1,0 +1,147 @@
+"""npuport validate: profiles, reports, manifest records — and variants that must fail do fail, naming the check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+from typer.testing import CliRunner
+
+from npuport.cli import app
+from npuport.errors import InputError
+from npuport.fsutil import sha256_file
+from npuport.manifest import Manifest, VariantFile
+from npuport.validate.profiles import DEFAULT_PROFILES, resolve_profiles
+from npuport.validate.run import validate_artifacts
+
+
+def copy_artifacts(converted, tmp: Path, arch: str = "bert") -> Path:  # type: ignore[no-untyped-def]
+    root = tmp / arch
+    shutil.copytree(converted(arch).root, root)
+    return root
+
+
+def perturb_classifier(root: Path, variant_id: str, change) -> None:  # type: ignore[no-untyped-def]
+    """Rewrite the classifier weight of an ONNX variant (as a faulty exporter would) and re-record its hash,
+    so the file is consistent with the manifest and only its numbers are wrong."""
+    manifest = Manifest.load(root)
+    variant = manifest.variant(variant_id)
+    record = variant.files[0]
+    path = root / record.path
+    model = onnx.load(str(path))
+    labels = manifest.source.num_labels
+    target = next(t for t in model.graph.initializer if labels in t.dims and len(t.dims) == 2)
+    weight = numpy_helper.to_array(target).copy()
+    target.CopyFrom(numpy_helper.from_array(change(weight).astype(weight.dtype), target.name))
+    onnx.save(model, str(path))
+    fixed = VariantFile(path=record.path, sha256=sha256_file(path), bytes=path.stat().st_size, bucket=record.bucket)
+    variants = [v.model_copy(update={"files": [fixed]}) if v.id == variant_id else v for v in manifest.variants]
+    manifest.model_copy(update={"variants": variants}).save(root)
+
+
+@pytest.fixture(scope="module")
+def validated(converted, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A copy of the tiny bert artifacts, every variant validated on the CPU."""
+    root = copy_artifacts(converted, tmp_path_factory.mktemp("validated"))
+    run = validate_artifacts(root)
+    return root, run
+
+
+def test_every_variant_of_a_faithful_export_passes(validated):  # type: ignore[no-untyped-def]
+    root, run = validated
+    assert run.passed, [(r.variant, r.failures) for r in run.results]
+    manifest = Manifest.load(root)
+    assert {r.variant for r in run.results} == {v.id for v in manifest.variants}
+    for result in run.results:
+        variant = manifest.variant(result.variant)
+        assert result.profile.name == variant.precision
+        assert result.end_to_end.nan_count == 0 and result.end_to_end.texts >= manifest.golden.texts
+        if variant.precision == "fp32":
+            assert result.end_to_end.max_abs_error <= 1e-5
+    records = {(v.variant, v.device): v for v in manifest.validations}
+    assert all(records[(v.id, "cpu")].passed and records[(v.id, "cpu")].sha256 == v.digest for v in manifest.variants)
+
+
+def test_static_variants_are_checked_in_every_bucket(validated):  # type: ignore[no-untyped-def]
+    _, run = validated
+    static = next(r for r in run.results if r.variant == "onnx-fp32-static")
+    assert [b["bucket"] for b in static.buckets] == ["1x32", "4x64", "16x64"]
+    assert all(b["texts"] > 0 for b in static.buckets)
+    assert static.end_to_end.texts == sum(b["texts"] for b in static.buckets)
+
+
+def test_reports_are_written_and_honest_about_what_they_test(validated):  # type: ignore[no-untyped-def]
+    root, run = validated
+    document = json.loads(run.json_report.read_text())
+    assert document["device"] == "cpu" and document["passed"] is True
+    entry = next(e for e in document["variants"] if e["variant"] == "onnx-fp16-dynamic")
+    assert {"probabilities", "logits"} <= set(entry["end_to_end"])
+    assert any("computes them in fp32" in note for note in entry["caveats"])
+    assert entry["sha256"] == Manifest.load(root).variant("onnx-fp16-dynamic").digest
+    markdown = run.markdown_report.read_text()
+    assert "| onnx-int8-dynamic | PASS |" in markdown and "cosine mean" in markdown and "top-1" in markdown
+    assert run.markdown_report.parent == root / "reports"
+
+
+def test_a_perturbed_variant_fails_naming_the_check(converted, tmp_path):  # type: ignore[no-untyped-def]
+    root = copy_artifacts(converted, tmp_path)
+    perturb_classifier(root, "onnx-fp32-dynamic", lambda w: w * 1.05)
+    run = validate_artifacts(root, variants=["onnx-fp32-dynamic", "onnx-fp32-static"])
+    failed, untouched = run.results
+    assert not run.passed and not failed.passed and untouched.passed
+    assert any(f.startswith("max abs error") and "limit <= 1e-05" in f for f in failed.failures), failed.failures
+    record = next(v for v in Manifest.load(root).validations if v.variant == "onnx-fp32-dynamic")
+    assert record.passed is False
+    assert "## Failures" in run.markdown_report.read_text()
+
+
+def test_nan_output_fails_whatever_the_profile(converted, tmp_path):  # type: ignore[no-untyped-def]
+    root = copy_artifacts(converted, tmp_path)
+    perturb_classifier(root, "onnx-fp16-dynamic", lambda w: np.full_like(w, np.nan))
+    loose = resolve_profiles(overrides=[f"fp16.{name}=none" for name in
+                                        ("min_top1", "min_topk", "max_abs_error", "max_error_rate", "min_cosine", "max_real_flip_rate")])
+    (result,) = validate_artifacts(root, variants=["onnx-fp16-dynamic"], profiles=loose).results
+    assert result.end_to_end.nan_count > 0
+    assert not result.passed and [c.name for c in result.checks] == ["finite outputs"]
+    assert result.failures[0].startswith("finite outputs")
+
+
+def test_the_cli_exits_non_zero_on_failure_with_one_error_line(converted, tmp_path):  # type: ignore[no-untyped-def]
+    root = copy_artifacts(converted, tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(root), "--variants", "onnx-fp32-dynamic",
+                                      "--profile", "fp32.max_abs_error=1e-12"])
+    assert result.exit_code == 8, result.output
+    assert "FAIL onnx-fp32-dynamic: max abs error" in result.output
+    assert "error: 1 variant(s) failed validation on cpu: onnx-fp32-dynamic" in result.output
+
+
+def test_custom_texts_use_the_source_model_as_reference(converted, tmp_path):  # type: ignore[no-untyped-def]
+    root = copy_artifacts(converted, tmp_path)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("I am so happy today!\nThis is terrible news.\n" + "long text " * 200 + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(root), "--variants", "onnx-fp32-dynamic", "--texts", str(texts), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["passed"] and "3 texts from the user" in data["reference"]
+    assert data["variants"][0]["end_to_end"]["probabilities"]["texts"] == 3
+
+
+def test_profiles_resolve_overrides_and_refuse_nonsense(tmp_path):
+    file = tmp_path / "profiles.json"
+    file.write_text(json.dumps({"fp16": {"max_abs_error": 0.005}}))
+    profiles = resolve_profiles(file, ["int8.min_top1=0.99", "bf16.max_error_rate=off"])
+    assert profiles["fp16"].max_abs_error == 0.005 and profiles["int8"].min_top1 == 0.99
+    assert profiles["bf16"].max_error_rate is None and profiles["fp32"] == DEFAULT_PROFILES["fp32"]
+    for bad, message in [("fp16.nope=1", "unknown profile field"), ("fp8.atol=1", "unknown precision"),
+                         ("fp16.atol=x", "not a number"), ("fp16", "expected PRECISION.FIELD=VALUE"),
+                         ("fp16.atol=none", "cannot be switched off")]:
+        with pytest.raises(InputError, match=message):
+            resolve_profiles(overrides=[bad])
+    file.write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        resolve_profiles(file)
