@@ -303,7 +303,7 @@ def _steps(disable: bool) -> Iterator[Callable[[str], None]]:
         yield lambda name: status.update(f"validating {name}")
 
 
-_PARITY_COLUMNS = {"cosine mean": "cos mean", "cosine min": "cos min", "MAE": "MAE", "max abs error": "max |Δp|",
+_PARITY_COLUMNS = {"cosine mean": "cos mean", "MAE": "MAE", "max abs error": "max |Δp|",
                    "error rate": "err rate", "top-1 untied": "top-1*", "top-k untied": "top-k*",
                    "flips real/borderline": "flips r/b"}
 
@@ -375,6 +375,70 @@ def verify(
         raise ParityError(f"{len(failed)} variant(s) failed verification on {result.device}: {', '.join(failed)}")
 
 
+@app.command("eval")
+@handle_errors
+def eval_command(
+    artifacts: ArtifactsDir,
+    data: Annotated[Path | None, typer.Option(help='Labelled texts: .jsonl objects {"text": …, "labels": […]} '
+                                                   "(default: the bundled corpus of the model's labels).")] = None,
+    variants: Annotated[str | None, typer.Option(help="Comma list of variant ids (default: every variant).")] = None,
+    device: Annotated[str, typer.Option(help="Where the variants run: cpu, cuda[:N] or npu[:N] (the reference runs on cpu).")] = "cpu",
+    threshold: Annotated[str | None, typer.Option(help="0.3 for every label, or LABEL=P,… per label (default: the model's).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per batch.")] = 16,
+    per_label: Annotated[bool, typer.Option("--per-label", help="Also print per-label precision/recall/F1 of the reference.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, micro/macro F1 and per-label P/R/F1 of every variant beside the fp32 reference; writes reports/eval.json."""
+    from npuport.evaluate.run import EVAL_FILE, evaluate
+    from npuport.runtime.classifier import parse_threshold
+
+    thresholds = parse_threshold(threshold) if threshold is not None else None
+    quiet = as_json or not err.is_terminal
+    with err.status("evaluating", spinner="dots") if not quiet else contextlib.nullcontext() as status:
+        report = evaluate(artifacts, data, _split(variants) if variants else None, device, thresholds, batch_size,
+                          progress=(lambda label: status.update(f"evaluating {label}")) if status else None)
+    if as_json:
+        return emit_json(report.model_dump())
+    out.print(_eval_table(report))
+    if per_label:
+        out.print(_per_label_table(report))
+    out.print(f"written to {artifacts / EVAL_FILE}")
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else "±0" if abs(value) < 5e-5 else f"{value:+.4f}"
+
+
+def _eval_table(report: Any) -> Table:
+    table = Table(title=f"{report.artifacts} — {report.data['texts']} labelled texts, {report.data['source']}, "
+                        f"threshold {report.threshold}",
+                  caption=f"reference: {report.reference['why']}\naccuracy = {report.accuracy_definition}; "
+                          "Δ = variant - reference; changed = texts whose predicted label set differs from the reference's",
+                  caption_justify="left")
+    for column in ("variant", "device", "accuracy", "Δ", "micro F1", "Δ ", "macro F1", "Δ  ", "changed"):
+        table.add_column(column, justify="left" if column == "variant" else "right", no_wrap=column == "variant")
+    for r in report.records:
+        delta = r.delta or {}
+        table.add_row(r.variant + (" (reference)" if r.reference else ""), r.device, f"{r.accuracy:.4f}", _signed(delta.get("accuracy")),
+                      f"{r.micro_f1:.4f}", _signed(delta.get("micro_f1")),
+                      "n/a" if r.macro_f1 is None else f"{r.macro_f1:.4f}", _signed(delta.get("macro_f1")),
+                      "" if r.changed is None else f"{r.changed}/{report.data['texts']}", style="bold" if r.reference else None)
+    return table
+
+
+def _per_label_table(report: Any) -> Table:
+    reference, others = report.records[0], report.records[1:]
+    table = Table(title=f"per label, reference {reference.variant}; lowest F1 over the {len(others)} variants")
+    for column in ("label", "support", "predicted", "precision", "recall", "F1", "lowest F1", "in variant"):
+        table.add_column(column, justify="left" if column in ("label", "in variant") else "right")
+    for j, row in enumerate(reference.per_label):
+        scored = [(r.per_label[j]["f1"], r.variant) for r in others if r.per_label[j]["f1"] is not None]
+        low = min(scored) if scored else (None, "")
+        table.add_row(row["label"], str(row["support"]), str(row["predicted"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                      "n/a" if row["f1"] is None else f"{row['f1']:.3f}", "" if low[0] is None else f"{low[0]:.3f}", low[1])
+    return table
+
+
 @app.command()
 @handle_errors
 def report(
@@ -418,11 +482,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,
     max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", help="Texts per inference batch "
                               "(default and cap for a static variant: its largest bucket batch; else 16).")] = None,
-    max_wait_ms: Annotated[float, typer.Option("--max-wait-ms", help="How long a request may wait for others to join its batch.")] = 2.0,
+    max_wait_ms: Annotated[float | None, typer.Option("--max-wait-ms", help="How long a request may wait for others to join "
+                           "its batch (default: 0 for dynamic shapes, batches form while one runs; 2 to fill static buckets).")] = None,
     max_queue: Annotated[int, typer.Option("--max-queue", help="Texts waiting for a batch; beyond it requests get 429.")] = 1024,
     max_texts: Annotated[int, typer.Option("--max-texts", help="Texts per request; beyond it 413.")] = 64,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per text; beyond it 413.")] = 5000,
-    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core).")] = None,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads (default: every core but one, "
+                                                     "which is left to HTTP).")] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
 ) -> None:
     """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics. SIGTERM drains."""

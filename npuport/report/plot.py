@@ -123,7 +123,7 @@ def _legend(ax, plt) -> None:  # type: ignore[no-untyped-def]
                for precision, colour in COLOURS.items()]
     handles += [Line2D([], [], marker=marker, linestyle="", color="black", fillstyle="none", label=fmt, markersize=8)
                 for fmt, marker in MARKERS.items()]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _label_points(figure, ax, points: list[tuple[str, float, float, float]], axes: Axes) -> None:  # type: ignore[no-untyped-def]
@@ -143,8 +143,9 @@ def _label_points(figure, ax, points: list[tuple[str, float, float, float]], axe
     boxes = []
     for label, x, y, radius in sorted(points, key=lambda p: (-p[2], p[1])):
         for side, line in OFFSETS:
+            leader = {"arrowprops": {"arrowstyle": "-", "color": "grey", "linewidth": 0.6}} if line else {}
             text = ax.annotate(label, (x, y), xytext=(side * (radius + 3), line * LINE - 3), textcoords="offset points",
-                               fontsize=7.5, ha="left" if side > 0 else "right", zorder=4)
+                               fontsize=7.5, ha="left" if side > 0 else "right", zorder=4, **leader)
             box = text.get_window_extent(renderer)
             if not any(box.overlaps(other) for other in boxes):
                 break

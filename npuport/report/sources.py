@@ -4,7 +4,8 @@ Reads only: the manifest (size, export check, validations), `reports/bench-<devi
 `npuport bench`) and `reports/eval.json` (written by `npuport eval`). Nothing is measured here. Every record
 carries the variant id and its sha256; a record whose sha256 is not the variant's current one is stale, is
 ignored and is counted so the page can say so. Bench files are read defensively (their writer evolves on its own):
-a record is used when it names a variant, its sha256, a batch size and a throughput.
+a record is used when it names a variant, its sha256, a batch size and a throughput; latency percentiles and the
+ratio to the baseline are shown where present.
 """
 
 from __future__ import annotations
@@ -63,41 +64,36 @@ def digest(variant: Variant) -> str:
     return getattr(variant, "digest", None) or variant.files[0].sha256
 
 
-def _number(record: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = record.get(key)
+def _number(record: Any, *paths: str) -> float | None:
+    """The first numeric value found at one of the dotted `paths` ("latency.p50_ms") of a JSON object."""
+    for path in paths:
+        value = record
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
     return None
 
 
-def _records(raw: Any) -> list[dict[str, Any]]:
-    if isinstance(raw, list):
-        return [r for r in raw if isinstance(r, dict)]
-    if isinstance(raw, dict):
-        for key in ("records", "results", "rows", "variants"):
-            if isinstance(raw.get(key), list):
-                return [r for r in raw[key] if isinstance(r, dict)]
-    return []
-
-
-def _speed(record: dict[str, Any]) -> Speed | None:
-    batch = _number(record, "batch_size", "batch")
-    throughput = _number(record, "throughput", "texts_per_s", "throughput_per_s")
-    if batch is None or throughput is None:
+def _speed(record: dict[str, Any], side: str = "") -> Speed | None:
+    """A record's own figures, or (side="baseline.") those of the baseline timed beside it."""
+    batch = _number(record, "batch_size")
+    rate = _number(record, f"{side}throughput")
+    if batch is None or rate is None:
         return None
-    return Speed(int(batch), throughput, _number(record, "p50_ms"), _number(record, "p90_ms"), _number(record, "p99_ms"),
-                 _number(record, "ratio", "ratio_vs_baseline", "speedup", "vs_baseline"))
+    latency = [_number(record, f"{side}latency.{key}_ms", f"{side}{key}_ms") for key in ("p50", "p90", "p99")]
+    ratio = None if side else _number(record, "speedup.throughput", "ratio")
+    return Speed(int(batch), rate, *latency, ratio)
 
 
-def _is_baseline(record: dict[str, Any]) -> bool:
-    kind = str(record.get("kind", record.get("role", ""))).lower()
-    name = str(record.get("variant", "")).lower()
-    return bool(record.get("baseline")) or kind == "baseline" or name in ("baseline", "eager", "eager-fp32", "transformers-eager")
+def bench_path(root: Path, device: str) -> Path:
+    return root / REPORTS_DIR / f"bench-{device.replace(':', '-')}.json"
 
 
 def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> tuple[dict[int, Speed], str | None]:
-    path = root / REPORTS_DIR / f"bench-{device}.json"
+    """Records of `npuport bench` (schema npuport.bench/1: one per variant and batch size, each with the
+    baseline timed beside it); the baseline line is the median of those baselines per batch size."""
+    path = bench_path(root, device)
     if not path.is_file():
         return {}, None
     try:
@@ -105,22 +101,26 @@ def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> t
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         notes.append(f"{path.name} is not valid JSON ({exc}); speed not shown")
         return {}, None
-    baseline: dict[int, Speed] = {}
+    records = raw.get("records") if isinstance(raw, dict) else None
+    baselines: dict[int, list[Speed]] = {}
     stale, unusable = 0, 0
-    for record in _records(raw):
-        speed = _speed(record)
+    for record in records if isinstance(records, list) else []:
+        speed = _speed(record) if isinstance(record, dict) else None
         if speed is None:
             unusable += 1
-        elif _is_baseline(record):
-            baseline[speed.batch_size] = speed
-        elif (row := rows.get(str(record.get("variant")))) is None or record.get("sha256") != digest(row.variant):
+            continue
+        row = rows.get(str(record.get("variant")))
+        if row is None or record.get("sha256") != digest(row.variant):
             stale += 1
-        else:
-            row.speed[speed.batch_size] = speed
+            continue
+        row.speed[speed.batch_size] = speed
+        if (base := _speed(record, "baseline.")) is not None:
+            baselines.setdefault(base.batch_size, []).append(base)
     if stale:
         notes.append(f"{stale} record(s) in {path.name} ignored: their variant is gone or its files changed since the benchmark")
     if unusable:
         notes.append(f"{unusable} record(s) in {path.name} lack a batch size or throughput and were skipped")
+    baseline = {size: sorted(found, key=lambda b: b.throughput)[len(found) // 2] for size, found in baselines.items()}
     return baseline, path.name
 
 
@@ -177,6 +177,6 @@ def gather(root: Path, device: str = "cpu") -> Gathered:
 
 
 def bench_devices(root: Path) -> list[str]:
-    """Devices with a bench file, cpu first."""
-    found = sorted(p.name.removeprefix("bench-").removesuffix(".json") for p in (Path(root) / REPORTS_DIR).glob("bench-*.json"))
-    return sorted(found, key=lambda d: d != "cpu")
+    """Devices with a bench file (as its name spells them: cuda-0 for cuda:0), cpu first."""
+    names = sorted(p.name.removeprefix("bench-").removesuffix(".json") for p in (Path(root) / REPORTS_DIR).glob("bench-*.json"))
+    return sorted((name.replace("-", ":") for name in names), key=lambda d: d != "cpu")

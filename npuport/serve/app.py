@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from npuport.serve.batcher import Closed, InferenceFailed, MicroBatcher, QueueFull
-from npuport.serve.config import ServeConfig, fitted_batch_size
+from npuport.serve.config import ServeConfig, fit_batching
 from npuport.serve.describe import metadata, warm_up
 from npuport.serve.metrics import ServeMetrics
 from npuport.serve.request import RequestError, over_limit, parse_predict
@@ -39,10 +39,12 @@ class _Service:
     def __init__(self, classifier: Classifier, config: ServeConfig) -> None:
         self.classifier = classifier
         self.config = config
-        self.max_batch_size, because = fitted_batch_size(classifier.variant, config.max_batch_size)
+        self.batching = fit_batching(classifier.variant, config)
+        self.max_batch_size = self.batching.max_batch_size
         self.metrics = ServeMetrics()
-        self.batcher = MicroBatcher(classifier, self.max_batch_size, config.max_wait_ms, config.max_queue, self.metrics)
-        self.about = metadata(classifier, config, self.max_batch_size, because)
+        self.batcher = MicroBatcher(classifier, self.max_batch_size, self.batching.max_wait_ms, config.max_queue,
+                                    self.metrics)
+        self.about = metadata(classifier, config, self.batching)
         self.ready = False
         self.closing = False
         self.warmup_error: str | None = None

@@ -1,11 +1,11 @@
 """Micro-batching: concurrent requests wait in one bounded queue and are coalesced into batches that run off the
 event loop, one at a time, in a dedicated inference thread.
 
-A batch closes when it holds `max_batch_size` texts or when its oldest request has waited `max_wait_ms`: under
-load, requests pile up while the previous batch runs and the next one leaves at once; a lone request waits at
-most `max_wait_ms` for company. Whole requests are taken in arrival order (one larger than the batch runs on its
-own, split by the classifier). Each batch is one `Classifier.predict` call with the model's defaults; every
-request then gets its own threshold and top_k applied (`decide`), and its own slice of the results.
+A batch leaves when it holds `max_batch_size` texts or when its oldest request has waited `max_wait_ms`. While a
+batch runs, new requests pile up, and the next batch takes them at once (their oldest has waited long enough):
+batches grow with the load even at max_wait_ms=0. Whole requests are taken in arrival order (one larger than
+the batch runs on its own, split by the classifier). Each batch is one `Classifier.predict` call with the
+model's defaults; every request then gets its own threshold and top_k applied (`decide`) to its own slice.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from npuport.errors import InputError
 from npuport.manifest import Variant
 
 DYNAMIC_MAX_BATCH = 16  # a dynamic variant has no largest bucket; 16 texts is where ORT on CPU stops gaining much
+STATIC_WAIT_MS = 2.0
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Limits:
 @dataclass(frozen=True)
 class ServeConfig:
     max_batch_size: int | None = None  # texts per inference; None: the variant's largest bucket batch (static) or 16
-    max_wait_ms: float = 2.0  # how long the oldest queued request may wait for others to join its batch
+    max_wait_ms: float | None = None  # how long the oldest queued request may wait for others; None: fitted
     max_queue: int = 1024  # texts waiting for a batch; a request that would exceed it gets 429
     limits: Limits = Limits()
     warmup: bool = True
@@ -40,12 +41,42 @@ class ServeConfig:
                                    ("max_texts", self.limits.max_texts, 1), ("max_chars", self.limits.max_chars, 1)):
             if value is not None and value < least:
                 raise InputError(f"{name} must be at least {least}, got {value}")
-        if not 0 <= self.max_wait_ms <= 10_000:
+        if self.max_wait_ms is not None and not 0 <= self.max_wait_ms <= 10_000:
             raise InputError(f"max_wait_ms must be between 0 and 10000, got {self.max_wait_ms}")
         if self.limits.max_texts > self.max_queue:
             raise InputError(f"max_texts ({self.limits.max_texts}) exceeds max_queue ({self.max_queue}): "
                              "a request that large could never be queued")
         return self
+
+
+@dataclass(frozen=True)
+class Batching:
+    """What the batcher does for one variant, and why (shown by GET /metadata)."""
+
+    max_batch_size: int
+    max_batch_size_because: str
+    max_wait_ms: float
+    max_wait_ms_because: str
+
+
+def fit_batching(variant: Variant, config: ServeConfig) -> Batching:
+    size, size_because = fitted_batch_size(variant, config.max_batch_size)
+    wait, wait_because = fitted_wait_ms(variant, config.max_wait_ms)
+    return Batching(size, size_because, wait, wait_because)
+
+
+def fitted_wait_ms(variant: Variant, requested: float | None) -> tuple[float, str]:
+    """How long a batch may wait to fill, and why.
+
+    Dynamic shapes cost in proportion to the rows run, so nothing is gained by waiting: a batch leaves at once
+    and the requests arriving while it runs form the next one (batches grow with the load by themselves). A
+    static bucket costs the same however few of its rows are real, so a short wait to fill it pays.
+    """
+    if requested is not None:
+        return requested, "asked for"
+    if variant.shape == "static" and variant.buckets:
+        return STATIC_WAIT_MS, "a static bucket costs the same however few of its rows are filled"
+    return 0.0, "dynamic shapes: a batch leaves at once, the next forms while it runs"
 
 
 def fitted_batch_size(variant: Variant, requested: int | None) -> tuple[int, str]:

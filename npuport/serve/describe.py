@@ -3,13 +3,14 @@ and the warm-up run before the server reports ready."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from npuport import __version__
 
 if TYPE_CHECKING:
     from npuport.runtime.classifier import Classifier
-    from npuport.serve.config import ServeConfig
+    from npuport.serve.config import Batching, ServeConfig
 
 
 def parity(classifier: Classifier) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def parity(classifier: Classifier) -> dict[str, Any]:
     return {"verdict": verdict, "variant": classifier.variant_id, "sha256": sha256, "device": device, "records": records}
 
 
-def metadata(classifier: Classifier, config: ServeConfig, max_batch_size: int, batch_reason: str) -> dict[str, Any]:
+def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) -> dict[str, Any]:
     source = classifier.manifest.source
     variant = classifier.variant
     return {
@@ -44,8 +45,7 @@ def metadata(classifier: Classifier, config: ServeConfig, max_batch_size: int, b
         "device": str(classifier.device),
         "engine": classifier.engine,
         "parity": parity(classifier),
-        "batching": {"max_batch_size": max_batch_size, "max_batch_size_because": batch_reason,
-                     "max_wait_ms": config.max_wait_ms, "max_queue_texts": config.max_queue},
+        "batching": asdict(batching) | {"max_queue_texts": config.max_queue},
         "limits": {"max_texts_per_request": config.limits.max_texts, "max_chars_per_text": config.limits.max_chars,
                    "max_body_bytes": config.limits.max_body_bytes},
         "npuport_version": __version__,

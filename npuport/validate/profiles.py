@@ -6,7 +6,8 @@ every check holds; any NaN or Inf fails whatever the profile says. Limits can be
 
 Why these defaults:
 - fp32: the same arithmetic in another engine differs by float rounding only (~1e-6); anything near 1e-5 is a bug.
-- fp16: 10-bit mantissa; seed 001's Ascend run (fp16 matmuls) showed max |Δp| 0.0028 and no top-1 change.
+- fp16: 10-bit mantissa; seed 001's Ascend run showed max |Δp| 0.0028 and no top-1 change; RoBERTa-base in fp16
+  on the CPU reaches 0.0042 over 12 layers, so an element counts as an error beyond 5e-3.
 - bf16: 7-bit mantissa, ~8× coarser than fp16; decisions must still hold away from the threshold.
 - int8: weights quantized; probabilities move by several hundredths, so it is judged on what the classifier
   decides (top-1, top-k, decisions at the threshold), with a loose bound on the probabilities themselves.
@@ -95,7 +96,7 @@ def _fmt(value: float) -> str:
 DEFAULT_PROFILES: dict[str, Profile] = {
     "fp32": Profile("fp32", atol=1e-5, rtol=0.0, max_abs_error=1e-5, max_error_rate=0.0, min_cosine=0.99999,
                     min_top1=1.0, min_topk=1.0, max_real_flip_rate=0.0),
-    "fp16": Profile("fp16", atol=2e-3, rtol=0.0, max_abs_error=1e-2, max_error_rate=1e-3, min_cosine=0.9999,
+    "fp16": Profile("fp16", atol=5e-3, rtol=0.0, max_abs_error=1e-2, max_error_rate=1e-3, min_cosine=0.9999,
                     min_top1=1.0, min_topk=0.99, max_real_flip_rate=0.0),
     "bf16": Profile("bf16", atol=1e-2, rtol=0.0, max_abs_error=5e-2, max_error_rate=1e-2, min_cosine=0.999,
                     min_top1=0.98, min_topk=0.97, max_real_flip_rate=1e-3),

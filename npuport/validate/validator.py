@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from npuport.errors import InputError
-from npuport.manifest import Manifest, Variant
+from npuport.manifest import Bucket, Manifest, Variant
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.device import Device
 from npuport.runtime.execute import to_probabilities
@@ -115,15 +115,37 @@ def run_variant(classifier: Classifier, golden: GoldenInputs) -> tuple[np.ndarra
     parts = []
     spans: list[dict[str, Any]] = []
     start = 0
-    for bucket in variant.buckets:
-        fits = np.flatnonzero(golden.lengths <= bucket.seq)
-        for s in range(0, len(fits), bucket.batch):
-            chunk = fits[s : s + bucket.batch]
+    for bucket, texts in assign_to_buckets(golden.lengths, variant.buckets):
+        for s in range(0, len(texts), bucket.batch):
+            chunk = texts[s : s + bucket.batch]
             parts.append(classifier.logits(golden.rows(chunk, seq=bucket.seq), bucket))
             rows_all.append(chunk)
-        spans.append({"bucket": str(bucket), "rows": [start, start + len(fits)]})
-        start += len(fits)
+        spans.append({"bucket": str(bucket), "rows": [start, start + len(texts)]})
+        start += len(texts)
     return np.concatenate(rows_all), np.concatenate(parts), spans
+
+
+def assign_to_buckets(lengths: np.ndarray, buckets: list[Bucket]) -> list[tuple[Bucket, np.ndarray]]:
+    """Each text goes to a bucket of the smallest sequence that holds it (as the runtime would pad it), shared
+    round-robin between buckets of that sequence; a bucket left with fewer than MIN_TEXTS_PER_BUCKET also gets
+    that many of the texts it can hold, spread over their lengths — every bucket runs, no text runs needlessly often."""
+    assigned: dict[Bucket, list[int]] = {b: [] for b in buckets}
+    turn: dict[int, int] = {}
+    for text in np.argsort(lengths, kind="stable"):
+        fitting = [b for b in buckets if b.seq >= lengths[text]]
+        if not fitting:
+            continue  # longer than every bucket: the golden rows are cut to the largest bucket, so this never happens
+        seq = min(b.seq for b in fitting)
+        tied = [b for b in fitting if b.seq == seq]
+        turn[seq] = turn.get(seq, -1) + 1
+        assigned[tied[turn[seq] % len(tied)]].append(int(text))
+    for bucket, texts in assigned.items():
+        if len(texts) < MIN_TEXTS_PER_BUCKET:
+            fits = np.flatnonzero(lengths <= bucket.seq)
+            fits = fits[np.argsort(lengths[fits], kind="stable")]
+            picks = np.unique(np.linspace(0, len(fits) - 1, num=min(MIN_TEXTS_PER_BUCKET, len(fits))).round().astype(int))
+            texts[:] = sorted(set(texts) | set(fits[picks].tolist()), key=lambda i: lengths[i])
+    return [(b, np.array(assigned[b], dtype=np.int64)) for b in buckets]
 
 
 def validate_variant(

@@ -20,6 +20,7 @@ from rich.console import Console
 from npuport.bench import BenchOptions, bench_artifacts
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.table import bench_table
+from npuport.bench import run as bench_run
 from npuport.bench.run import batches_of, corpus_texts, report_path
 from npuport.corpus import load_corpus
 from npuport.errors import InputError, ManifestError
@@ -29,6 +30,12 @@ from npuport.source import load_source
 
 QUICK = {"batch_sizes": (1, 4), "max_batches": 2, "warmup": 1, "threads": 1}
 VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-fp32-static")
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pause that lets thread pools settle between timed passes only matters for real measurements."""
+    monkeypatch.setattr(bench_run, "PAUSE_S", 0.0)
 
 
 @pytest.fixture()

@@ -22,6 +22,7 @@ from npuport.validate.golden import GoldenInputs, load_reference
 ARCHS = ["bert", "roberta", "distilbert", "structbert"]
 EXPECTED_VARIANTS = {
     "torchscript-fp32-dynamic", "torchscript-fp32-static", "torchscript-fp16-dynamic", "torchscript-fp16-static",
+    "torchscript-bf16-dynamic", "torchscript-bf16-static",
     "onnx-fp32-dynamic", "onnx-fp32-static", "onnx-fp16-dynamic", "onnx-fp16-static", "onnx-int8-dynamic",
 }
 
@@ -67,8 +68,13 @@ def test_every_variant_matches_eager_on_corpus_texts(converted, arch):
             got = to_probabilities(logits, manifest.source.activation)
             error = np.abs(got - reference[fitting]).max()
             assert error <= TOLERANCE[variant.precision], f"{variant.id} {bucket}: {error}"
-            if variant.precision != "int8":
-                assert (got.argmax(1) == reference[fitting].argmax(1)).mean() >= 0.9, variant.id
+            want = reference[fitting]
+            if variant.precision == "bf16":  # 8-bit mantissa: top-1 holds where the reference's lead exceeds the error
+                top2 = np.sort(want, axis=1)[:, -2:]  # (the tiny models' top two often differ by ~1e-3)
+                clear = (top2[:, 1] - top2[:, 0]) > 2 * np.abs(got - want).max(axis=1)
+                assert clear.sum() >= len(clear) // 3 and (got.argmax(1) == want.argmax(1))[clear].all(), variant.id
+            elif variant.precision != "int8":
+                assert (got.argmax(1) == want.argmax(1)).mean() >= 0.9, variant.id
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -156,3 +162,45 @@ def test_manifest_round_trip(converted):
     assert loaded == result.manifest
     for record in loaded.all_files():
         record.verify(result.root)
+
+
+def test_bf16_torchscript_holds_bf16_weights_returns_float32_logits_and_predicts(converted):
+    result = converted("structbert")
+    variant = result.manifest.variant("torchscript-bf16-dynamic")
+    assert variant.outputs[0].dtype == "float32" and "bfloat16" in variant.transforms
+    assert variant.export_check.max_abs_prob_error <= TOLERANCE["bf16"] and variant.export_check.top1_agreement == 1.0
+    scripted = torch.jit.load(str(result.root / variant.files[0].path))
+    assert {p.dtype for p in scripted.parameters()} == {torch.bfloat16}
+    feed = [torch.ones((2, 9), dtype=torch.int64)] * 3
+    with torch.inference_mode():
+        assert scripted(*feed).dtype == torch.float32
+    assert {f.path for f in result.manifest.variant("torchscript-bf16-static").files} == {variant.files[0].path}
+
+    from npuport.runtime import load
+
+    texts = ["今天天气真好，心情非常愉快！", "我失去了最好的朋友，太难过了。", "I am so happy today!"]
+    with load(result.root, "torchscript-fp32-dynamic") as fp32, load(result.root, variant.id) as bf16:
+        want, got = fp32.predict(texts), bf16.predict(texts)
+    for a, b in zip(want, got):
+        assert a.top[0][0] == b.top[0][0]
+        assert max(abs(a.scores[k] - b.scores[k]) for k in a.scores) < TOLERANCE["bf16"]
+
+
+def test_default_plan_builds_each_precision_where_its_format_does():
+    from npuport.convert.plan import ConvertOptions, plan_variants
+
+    ids = {p.id for p in plan_variants(ConvertOptions())}
+    assert ids == EXPECTED_VARIANTS
+    assert {p.id for p in plan_variants(ConvertOptions(formats=("onnx",)))} == {i for i in EXPECTED_VARIANTS if i.startswith("onnx")}
+
+
+def test_onnx_runtime_cpu_really_lacks_bfloat16_matmul():
+    """Why bf16 is TorchScript-only: if an ONNX Runtime release adds the kernels, this fails and ONNX bf16 can be added."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    bf16 = [helper.make_tensor_value_info(name, TensorProto.BFLOAT16, [2, 2]) for name in ("a", "b", "y")]
+    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["y"])], "g", bf16[:2], bf16[2:])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(Exception, match="NOT_IMPLEMENTED|Could not find an implementation"):
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])

@@ -16,6 +16,9 @@ from npuport.manifest import Manifest
 from npuport.runtime import load
 
 VARIANTS = ["onnx-fp32-dynamic", "torchscript-bf16-dynamic", "onnx-int8-dynamic"]
+# The tiny 28-label model's probabilities sit around 0.03-0.08 with the right top-1 for ~30% of texts: at this
+# threshold it decides something for most texts, so the counts below are not all zero.
+THRESHOLD = 0.05
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def artifacts(converted, tmp_path):
 
 
 def test_eval_scores_variants_beside_the_eager_reference(artifacts):
-    report = evaluate(artifacts, variants=VARIANTS)
+    report = evaluate(artifacts, variants=VARIANTS, threshold=THRESHOLD)
     manifest = Manifest.load(artifacts)
     stored = json.loads((artifacts / EVAL_FILE).read_text(encoding="utf-8"))
     assert [r["variant"] for r in stored["records"]] == [EAGER_ID, *VARIANTS]
@@ -41,12 +44,12 @@ def test_eval_scores_variants_beside_the_eager_reference(artifacts):
 
     fp32 = variants[0]
     assert fp32.changed == 0 and fp32.delta == {"accuracy": 0.0, "micro_f1": 0.0, "macro_f1": 0.0}
-    assert fp32.micro_f1 > 0.3  # the tiny model is fitted on this corpus: it decides, and mostly right
+    assert fp32.micro_f1 > 0.1 and sum(row["predicted"] for row in fp32.per_label) > 100
 
     # The same numbers counted independently, from the label sets predict returns.
     corpus = load_corpus("en")
     with load(artifacts, "onnx-fp32-dynamic") as classifier:
-        predicted = [set(p.labels) for p in classifier.predict([e.text for e in corpus])]
+        predicted = [set(p.labels) for p in classifier.predict([e.text for e in corpus], threshold=THRESHOLD)]
     gold = [set(e.labels) for e in corpus]
     assert fp32.accuracy == pytest.approx(np.mean([p == g for p, g in zip(predicted, gold)]))
     tp = sum(len(p & g) for p, g in zip(predicted, gold))

@@ -15,8 +15,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from npuport.corpus import load_corpus
+from npuport.errors import InputError
 from npuport.manifest import Validation
-from npuport.serve.config import Limits, ServeConfig, fitted_batch_size
+from npuport.serve.config import STATIC_WAIT_MS, Batching, Limits, ServeConfig, fit_batching
 from npuport.serve.describe import parity
 
 from serving import WAIT, GatedClassifier, as_json, running, wait_until  # type: ignore[import-not-found]
@@ -281,12 +282,19 @@ def test_parity_verdict_counts_only_records_for_these_bytes_on_this_device(class
     assert verdict(record(sha, "cpu", True), record(sha, "cpu", False))["verdict"] == "failed"
 
 
-def test_batch_size_is_fitted_to_the_static_buckets(classifier):
+def test_batching_is_fitted_to_the_variant(classifier):
+    """Static: batches up to the largest bucket (the default and the cap) and a short wait to fill it;
+    dynamic: 16 texts, no wait. Whatever is asked for wins, within the static cap."""
     static = classifier.manifest.variant("onnx-fp32-static")
     largest = max(b.batch for b in static.buckets)
-    assert fitted_batch_size(static, None)[0] == largest
-    assert fitted_batch_size(static, 4) == (4, "asked for")
-    assert fitted_batch_size(static, 64)[0] == largest
-    assert fitted_batch_size(classifier.variant, 64) == (64, "asked for")
-    with pytest.raises(Exception, match="max_texts \\(64\\) exceeds max_queue \\(8\\)"):
+    assert fit_batching(static, ServeConfig()) == Batching(
+        largest, "the largest bucket batch of onnx-fp32-static", STATIC_WAIT_MS,
+        "a static bucket costs the same however few of its rows are filled")
+    assert fit_batching(static, ServeConfig(max_batch_size=4, max_wait_ms=0)) == Batching(4, "asked for", 0, "asked for")
+    capped = fit_batching(static, ServeConfig(max_batch_size=64))
+    assert capped.max_batch_size == largest and "capped" in capped.max_batch_size_because
+    dynamic = fit_batching(classifier.variant, ServeConfig())
+    assert (dynamic.max_batch_size, dynamic.max_wait_ms) == (16, 0)
+    assert fit_batching(classifier.variant, ServeConfig(max_batch_size=64)).max_batch_size == 64
+    with pytest.raises(InputError, match="max_texts \\(64\\) exceeds max_queue \\(8\\)"):
         ServeConfig(max_queue=8).check()

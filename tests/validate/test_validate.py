@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from npuport.cli import app
 from npuport.errors import InputError
 from npuport.fsutil import sha256_file
-from npuport.manifest import Manifest, VariantFile
+from npuport.manifest import Bucket, Manifest, VariantFile
 from npuport.validate.profiles import DEFAULT_PROFILES, resolve_profiles
 from npuport.validate.run import validate_artifacts
+from npuport.validate.validator import MIN_TEXTS_PER_BUCKET, assign_to_buckets
 
 
 def copy_artifacts(converted, tmp: Path, arch: str = "bert") -> Path:  # type: ignore[no-untyped-def]
@@ -73,6 +74,16 @@ def test_static_variants_are_checked_in_every_bucket(validated):  # type: ignore
     assert [b["bucket"] for b in static.buckets] == ["1x32", "4x64", "16x64"]
     assert all(b["texts"] > 0 for b in static.buckets)
     assert static.end_to_end.texts == sum(b["texts"] for b in static.buckets)
+
+
+def test_static_buckets_share_the_texts_and_none_runs_empty():
+    lengths = np.array([10 + 4 * i for i in range(12)] + [70 + 7 * i for i in range(8)])  # 12 fit 64 tokens, 8 do not
+    buckets = [Bucket(batch=1, seq=64), Bucket(batch=1, seq=128), Bucket(batch=16, seq=128)]
+    assigned = {str(b): texts.tolist() for b, texts in assign_to_buckets(lengths, buckets)}
+    assert assigned["1x64"] == list(range(12))  # each short text once, in the smallest bucket that holds it
+    assert set(range(12, 20)) <= set(assigned["1x128"]) | set(assigned["16x128"])  # long ones shared between the 128s
+    # each 128 bucket got 4 long texts and is topped up to MIN_TEXTS_PER_BUCKET with texts it can hold
+    assert all(MIN_TEXTS_PER_BUCKET <= len(assigned[b]) <= 4 + MIN_TEXTS_PER_BUCKET for b in ("1x128", "16x128"))
 
 
 def test_reports_are_written_and_honest_about_what_they_test(validated):  # type: ignore[no-untyped-def]

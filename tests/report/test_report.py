@@ -1,0 +1,110 @@
+"""`npuport report` from a tiny model's real artifacts, eval and bench records: the page, the table, the PNG."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from npuport.bench.run import BenchOptions, bench_artifacts
+from npuport.errors import BackendUnavailableError
+from npuport.evaluate.run import evaluate
+from npuport.manifest import Manifest, Validation
+from npuport.report.build import build_report
+
+VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-bf16-dynamic")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def artifacts(converted, tmp_path):
+    root = tmp_path / "bert"
+    shutil.copytree(converted("bert").root, root, ignore=shutil.ignore_patterns("reports"))
+    return root
+
+
+def assert_real_png(path, min_points: int) -> np.ndarray:
+    """A decodable PNG of a readable size, not one flat colour, with coloured markers on it."""
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = matplotlib.image.imread(str(path))
+    height, width = image.shape[:2]
+    assert width >= 800 and height >= 500
+    rgb = image[..., :3].reshape(-1, 3)
+    assert len(np.unique((rgb * 255).astype(np.uint8), axis=0)) > 50
+    saturated = (rgb.max(axis=1) - rgb.min(axis=1)) > 0.3  # marker fill; text, axes and grid are grey
+    assert saturated.sum() > 150 * min_points
+    return image
+
+
+def _validate_by_hand(root, manifest: Manifest) -> None:
+    """Validation records as `npuport validate` leaves them: one current, one for files that have changed since."""
+    int8, bf16 = manifest.variant("onnx-int8-dynamic"), manifest.variant("torchscript-bf16-dynamic")
+    records = [Validation(report="reports/validation-cpu.json", variant=int8.id, sha256=int8.digest, device="cpu",
+                          profile="int8", passed=True, created="2026-01-01T00:00:00+00:00"),
+               Validation(report="reports/validation-cpu.json", variant=bf16.id, sha256="0" * 64, device="cpu",
+                          profile="bf16", passed=True, created="2026-01-01T00:00:00+00:00")]
+    manifest.model_copy(update={"validations": records}).save(root)
+
+
+def test_report_from_eval_bench_and_validations(artifacts):
+    evaluate(artifacts, variants=VARIANTS, threshold=0.05)
+    bench = bench_artifacts(artifacts, BenchOptions(variants=VARIANTS, batch_sizes=(1, 4), max_batches=2, warmup=1))
+    document = json.loads(bench.path.read_text(encoding="utf-8"))
+    stale = dict(document["records"][0], sha256="f" * 64, variant="onnx-fp16-dynamic")
+    bench.path.write_text(json.dumps(document | {"records": [*document["records"], stale]}), encoding="utf-8")
+    manifest = Manifest.load(artifacts)
+    _validate_by_hand(artifacts, manifest)
+
+    result = build_report(artifacts)
+    assert result.axes.x == "throughput" and result.axes.y == "micro_f1" and result.axes.batch_size == 4
+    page = result.page.read_text(encoding="utf-8")
+    assert result.page.name == "report.md" and "![trade-off plot](tradeoff.png)" in page
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in page.splitlines()
+            if line.startswith("| ") and not line.startswith("| variant")}
+    assert set(rows) == {v.id for v in manifest.variants}
+    int8 = rows["onnx-int8-dynamic"]
+    size, p50, rate, ratio, parity, accuracy, f1, delta = int8
+    assert size.endswith("MB") and float(p50) > 0 and float(rate.replace(",", "")) > 0 and ratio.endswith("×")
+    assert parity == "passed (int8, cpu)" and 0 <= float(accuracy) <= 1 and 0 <= float(f1) <= 1
+    assert re.fullmatch(r"[+-]\d\.\d{4}", delta)
+    assert rows["torchscript-bf16-dynamic"][4] == "not validated"  # its record is for other files
+    assert rows["onnx-fp16-dynamic"][1:4] == ["—", "—", ""] and rows["onnx-fp16-dynamic"][5] == "—"
+    assert "1 record(s) in bench-cpu.json ignored" in page and "1 validation record(s) ignored" in page
+    assert "fastest validated variant on cpu at batch 4: onnx-int8-dynamic" in page
+    assert_real_png(result.plot, min_points=len(VARIANTS))
+
+    html = build_report(artifacts, "html")
+    text = html.page.read_text(encoding="utf-8")
+    embedded = re.search(r'src="data:image/png;base64,([^"]+)"', text)
+    assert embedded and base64.b64decode(embedded.group(1)) == html.plot.read_bytes()
+    assert text.count("<tr>") == len(manifest.variants) + 1 and "onnx-int8-dynamic" in text
+
+
+def test_report_with_nothing_measured_plots_export_error_against_size(artifacts):
+    result = build_report(artifacts)
+    assert result.axes.x == "size" and result.axes.y == "export_error"
+    page = result.page.read_text(encoding="utf-8")
+    assert "not benchmarked on cpu" in page and "not evaluated" in page and "not validated" in page
+    assert_real_png(result.plot, min_points=len(Manifest.load(artifacts).variants) - 4)  # shared files overlap
+
+
+def test_cli_prints_the_table(artifacts):
+    result = subprocess.run([sys.executable, "-m", "npuport.cli", "report", str(artifacts), "--format", "html"],
+                            capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert "trade-off on cpu" in result.stdout and "onnx-int8-dynamic" in result.stdout
+    assert (artifacts / "reports" / "report.html").is_file() and (artifacts / "reports" / "tradeoff.png").is_file()
+
+
+def test_missing_matplotlib_names_the_extra(artifacts, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'npuport\[report\]'"):
+        build_report(artifacts)
