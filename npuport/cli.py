@@ -415,7 +415,7 @@ def _eval_table(report: Any) -> Table:
                   caption=f"reference: {report.reference['why']}\naccuracy = {report.accuracy_definition}; "
                           "Δ = variant - reference; changed = texts whose predicted label set differs from the reference's",
                   caption_justify="left")
-    for column in ("variant", "device", "accuracy", "Δ", "micro F1", "Δ ", "macro F1", "Δ  ", "changed"):
+    for column in ("variant", "device", "accuracy", "Δ", "micro F1", "Δ", "macro F1", "Δ", "changed"):
         table.add_column(column, justify="left" if column == "variant" else "right", no_wrap=column == "variant")
     for r in report.records:
         delta = r.delta or {}

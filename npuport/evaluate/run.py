@@ -204,6 +204,7 @@ def evaluate(
     if not chosen:
         raise InputError("no variant to evaluate")
     thresholds = _thresholds(manifest, threshold)
+    _check_device(device, chosen)
 
     source_dir, why = _eager_source(manifest)
     index = {label: j for j, label in enumerate(labels)}
@@ -253,6 +254,17 @@ def evaluate(
         reference=reference_info, records=records,
     )
     return _merge_and_save(root, manifest, report)
+
+
+def _check_device(device: str, variants: list[Variant]) -> None:
+    """Fail before the (slow) reference runs when the device cannot run the chosen variants."""
+    from npuport.runtime.device import Device, ort_providers, torch_device
+
+    target = Device.parse(device)
+    if any(v.format == "torchscript" for v in variants):
+        torch_device(target)
+    if any(v.format == "onnx" for v in variants):
+        ort_providers(target)
 
 
 def _threshold_text(threshold: Threshold | None, manifest: Manifest) -> str:

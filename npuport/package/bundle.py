@@ -24,6 +24,7 @@ from npuport.package.triton import write_repository
 from npuport.runtime.device import Device
 
 SUMS_FILE = "SHA256SUMS"
+LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
 
 
 @dataclass
@@ -106,6 +107,10 @@ def build_package(
             shutil.copyfile(source, staging / record.path)
         _copy_reports(root, staging, reports)
         packaged.save(staging)
+        labels = {"id2label": {str(i): name for i, name in enumerate(packaged.source.labels)},
+                  "problem_type": packaged.source.problem_type, "activation": packaged.source.activation,
+                  "threshold": packaged.source.threshold}
+        (staging / LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         model = final.name
         if triton:
             write_repository(staging, packaged, model, target)

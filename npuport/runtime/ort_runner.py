@@ -12,6 +12,10 @@ from npuport.manifest import TensorSpec
 from npuport.runtime.device import Device, ort_providers
 from npuport.runtime.runner import Runner
 
+# ONNX Runtime's CPU SkipLayerNormalization kernel is several times slower than the Add + LayerNormalization it
+# replaces (see convert.onnx.fuse_transformer), so on the CPU its load-time fusion stays off.
+CPU_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
+
 
 class OrtRunner(Runner):
     def __init__(
@@ -37,7 +41,9 @@ class OrtRunner(Runner):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        disabled = CPU_DISABLED_OPTIMIZERS if self.device.type == "cpu" else []
+        self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
+                                             disabled_optimizers=disabled)
         self.providers = self._session.get_providers()
         if self.device.type != "cpu" and self.providers[0] != providers[0][0]:
             warnings.warn(f"{self.name}: ONNX Runtime did not enable {providers[0][0]}; running on {self.providers}", stacklevel=2)

@@ -47,6 +47,7 @@ def test_only_variants_validated_on_the_device_are_packaged(package, artifacts):
     assert manifest.package is not None and manifest.package.device == "cpu"
     assert {v.id for v in manifest.variants} == set(SHIPPED)
     assert all(v.passed and v.device == "cpu" for v in manifest.validations)
+    assert json.loads((package.directory / "labels.json").read_text())["id2label"]["0"] == manifest.source.labels[0]
     for rel in ("README.md", "SHA256SUMS", "golden/inputs.npz", "golden/reference.npz", "reports/validation-cpu.md",
                 "reports/validation-cpu.json", "tokenizer/tokenizer.json"):
         assert (package.directory / rel).is_file(), rel

@@ -89,10 +89,13 @@ def test_report_from_eval_bench_and_validations(artifacts):
 
 
 def test_report_with_nothing_measured_plots_export_error_against_size(artifacts):
+    (artifacts / "reports").mkdir()
+    (artifacts / "reports" / "bench-cpu.json").write_text("{truncated", encoding="utf-8")
     result = build_report(artifacts)
     assert result.axes.x == "size" and result.axes.y == "export_error"
     page = result.page.read_text(encoding="utf-8")
     assert "not benchmarked on cpu" in page and "not evaluated" in page and "not validated" in page
+    assert "bench-cpu.json is not valid JSON" in page
     assert_real_png(result.plot, min_points=len(Manifest.load(artifacts).variants) - 4)  # shared files overlap
 
 

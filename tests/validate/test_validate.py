@@ -156,3 +156,11 @@ def test_profiles_resolve_overrides_and_refuse_nonsense(tmp_path):
     file.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         resolve_profiles(file)
+
+
+@pytest.mark.parametrize(("device", "missing"), [("npu", "torch_npu"), ("cuda", "--device cuda is unavailable")])
+def test_an_absent_accelerator_is_an_error_not_a_cpu_run(validated, device, missing):  # type: ignore[no-untyped-def]
+    root, _ = validated
+    result = CliRunner().invoke(app, ["validate", str(root), "--device", device, "--variants", "torchscript-fp32-dynamic"])
+    assert result.exit_code == 6 and "error:" in result.output and missing in result.output
+    assert not any(v.device.startswith(device) for v in Manifest.load(root).validations)
