@@ -40,8 +40,9 @@ def refuses_connections(port: int) -> bool:
 
 
 def test_sigterm_answers_every_request_in_flight_then_exits_0(artifacts):
-    """8 requests of 64 long texts, run one text at a time (~2 s of work), are all in the handler when SIGTERM
-    arrives: the server stops accepting at once, answers all 8 in full, and exits with status 0."""
+    """8 requests of 64 long texts, run one text at a time (~2 s of work here), are all in the handler when
+    SIGTERM arrives: the server stops accepting, still answers all 8 in full (uvicorn logs that it waited for
+    their connections), and exits with status 0."""
     process = subprocess.Popen([*NPUPORT, "serve", artifacts, "--port", "0", "--max-batch-size", "1",
                                 "--max-wait-ms", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     lines: queue.Queue[str] = queue.Queue()
@@ -64,11 +65,9 @@ def test_sigterm_answers_every_request_in_flight_then_exits_0(artifacts):
             wait_until(lambda: in_flight(url) == 8, "all 8 requests in flight")
             process.send_signal(signal.SIGTERM)
             wait_until(lambda: refuses_connections(port), "the server to stop accepting")
-            still_running = sum(not f.done() for f in futures)
             responses = [f.result(WAIT) for f in futures]
         assert [r.status_code for r in responses] == [200] * 8
         assert all(len(r.json()["predictions"]) == 64 and r.json()["predictions"][0]["truncated"] for r in responses)
-        assert still_running > 0, "the requests finished before the server stopped accepting: not a test of draining"
         assert process.wait(WAIT) == 0
     finally:
         if process.poll() is None:
@@ -77,6 +76,7 @@ def test_sigterm_answers_every_request_in_flight_then_exits_0(artifacts):
     log += list(lines.queue)
     text = "".join(log)
     assert "Shutting down" in text and "stopped: every request in flight was answered" in text, text
+    assert "Waiting for connections to close" in text, "no request was in flight at shutdown: not a test of draining"
 
 
 def test_missing_serve_extra_names_the_install_command(artifacts):
