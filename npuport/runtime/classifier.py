@@ -133,18 +133,7 @@ class Classifier:
         return self._runners[bucket].infer(pad_to_bucket(feed, bucket, self.encoder.pad_token_id))[:rows]
 
     def _thresholds(self, threshold: Threshold | None) -> np.ndarray:
-        """One threshold per label: the manifest's default, one number for all, or per label (others: default)."""
-        default = self.manifest.source.threshold
-        if threshold is None or isinstance(threshold, (int, float)):
-            value = default if threshold is None else float(threshold)
-            _check_probability("threshold", value)
-            return np.full(len(self.labels), value, dtype=np.float64)
-        unknown = [name for name in threshold if name not in self.labels]
-        if unknown:
-            raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(self.labels)}")
-        for name, value in threshold.items():
-            _check_probability(f"threshold for {name!r}", value)
-        return np.array([float(threshold.get(name, default)) for name in self.labels], dtype=np.float64)
+        return resolve_thresholds(threshold, self.labels, self.manifest.source.threshold)
 
     def _decide(
         self, text: str, probs: np.ndarray, thresholds: np.ndarray, top_k: int | None, tokens: int, original: int
@@ -164,6 +153,12 @@ class Classifier:
             original_tokens=original,
         )
 
+    def redecide(self, prediction: Prediction, thresholds: np.ndarray, top_k: int | None) -> Prediction:
+        """`prediction`'s scores decided under other thresholds (from `resolve_thresholds`) and top_k — what
+        `predict` with those would have returned; a server runs one batch for requests that differ in both."""
+        probs = np.array([prediction.scores[label] for label in self.labels], dtype=np.float32)
+        return self._decide(prediction.text, probs, thresholds, top_k, prediction.tokens, prediction.original_tokens)
+
     def close(self) -> None:
         """Release every session / module; predict afterwards is an error."""
         self._closed = True
@@ -178,6 +173,22 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier({self.variant_id!r}, device={str(self.device)!r}, labels={len(self.labels)})"
+
+
+def resolve_thresholds(threshold: Threshold | None, labels: list[str], default: float) -> np.ndarray:
+    """One threshold per label: `default`, one number for all, or per label (labels not named keep the default)."""
+    if threshold is None or isinstance(threshold, (int, float)):
+        value = default if threshold is None else threshold
+        _check_probability("threshold", value)
+        return np.full(len(labels), float(value), dtype=np.float64)
+    if not isinstance(threshold, Mapping):
+        raise InputError(f"threshold must be a number between 0 and 1 or a mapping of label to number, got {threshold!r}")
+    unknown = [name for name in threshold if name not in labels]
+    if unknown:
+        raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(labels)}")
+    for name, value in threshold.items():
+        _check_probability(f"threshold for {name!r}", value)
+    return np.array([float(threshold.get(name, default)) for name in labels], dtype=np.float64)
 
 
 def _check_probability(what: str, value: object) -> None:

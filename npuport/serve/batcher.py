@@ -5,7 +5,7 @@ A batch leaves when it holds `max_batch_size` texts or when its oldest request h
 batch runs, new requests pile up, and the next batch takes them at once (their oldest has waited long enough):
 batches grow with the load even at max_wait_ms=0. Whole requests are taken in arrival order (one larger than
 the batch runs on its own, split by the classifier). Each batch is one `Classifier.predict` call with the
-model's defaults; every request then gets its own threshold and top_k applied (`decide`) to its own slice.
+model's defaults; every request then gets its own threshold and top_k applied (`Classifier.redecide`) to its own slice.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from npuport.runtime.classifier import Prediction
-from npuport.serve.decide import decide
 from npuport.serve.request import PredictRequest
 
 if TYPE_CHECKING:
@@ -181,12 +180,11 @@ class MicroBatcher:
             self._metrics.inference.observe(time.perf_counter() - started)
             self._metrics.batch_texts.observe(len(texts))
             self._metrics.batch_requests.observe(len(batch))
-        labels, activation = self.classifier.labels, self.classifier.manifest.source.activation
         results, start = [], 0
         for job in batch:
             mine = predictions[start : start + job.size]
             start += job.size
-            results.append([decide(p, labels, job.request.thresholds, job.request.top_k, activation) for p in mine])
+            results.append([self.classifier.redecide(p, job.request.thresholds, job.request.top_k) for p in mine])
         return results
 
     def _update_gauges(self) -> None:

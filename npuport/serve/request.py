@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from npuport.errors import InputError
+from npuport.runtime.classifier import resolve_thresholds
 from npuport.runtime.texts import check_texts
 from npuport.serve.config import Limits
 
@@ -35,7 +38,7 @@ def over_limit(what: str, limit: str, value: int) -> RequestError:
 @dataclass(frozen=True)
 class PredictRequest:
     texts: list[str]
-    thresholds: tuple[float, ...]  # one per label, in label order
+    thresholds: np.ndarray  # one per label, in label order
     top_k: int | None
 
 
@@ -65,31 +68,10 @@ def parse_predict(body: bytes, labels: Sequence[str], default_threshold: float, 
         if len(text) > limits.max_chars:
             raise over_limit(f"text {index} has {len(text)} characters", "max_chars_per_text", limits.max_chars)
     try:
-        thresholds = resolve_thresholds(data.get("threshold"), labels, default_threshold)
+        thresholds = resolve_thresholds(data.get("threshold"), list(labels), default_threshold)
     except InputError as exc:
         raise _invalid(str(exc)) from None
     return PredictRequest(texts, thresholds, _top_k(data.get("top_k")))
-
-
-def resolve_thresholds(threshold: object, labels: Sequence[str], default: float) -> tuple[float, ...]:
-    """One threshold per label, as Classifier.predict resolves them: the model's default, one number for all,
-    or {label: number} (labels not named keep the default)."""
-    if threshold is None:
-        return (default,) * len(labels)
-    if not isinstance(threshold, dict):
-        _check_probability("threshold", threshold)
-        return (float(threshold),) * len(labels)  # type: ignore[arg-type]
-    unknown = [name for name in threshold if name not in labels]
-    if unknown:
-        raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(labels)}")
-    for name, value in threshold.items():
-        _check_probability(f"threshold for {name!r}", value)
-    return tuple(float(threshold.get(name, default)) for name in labels)
-
-
-def _check_probability(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
 
 
 def _top_k(value: object) -> int | None:

@@ -21,7 +21,7 @@ from npuport.convert.check import TOLERANCE
 from npuport.corpus import load_corpus
 from npuport.errors import BackendUnavailableError, InputError, IntegrityError, ManifestError
 from npuport.runtime import Classifier, load, read_texts
-from npuport.runtime.classifier import parse_threshold
+from npuport.runtime.classifier import parse_threshold, resolve_thresholds
 from npuport.runtime.device import Device
 from npuport.runtime.loader import choose_variant
 from npuport.runtime.ort_runner import OrtRunner
@@ -188,9 +188,19 @@ def test_single_label_models_take_the_argmax_of_a_softmax(converted, tmp_path):
     (root / "manifest.json").write_text(json.dumps(manifest))
     with load(root) as classifier:
         predictions = classifier.predict(["I love it", "this is awful"], threshold=0.99)
-    for prediction in predictions:
+        redecided = [classifier.redecide(p, resolve_thresholds(0.0, classifier.labels, 0.5), 2) for p in predictions]
+    for prediction, again in zip(predictions, redecided):
         assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
-        assert prediction.labels == [prediction.top[0][0]]
+        assert prediction.labels == [prediction.top[0][0]] == again.labels and again.top == prediction.top[:2]
+
+
+def test_redecide_equals_predict_under_those_thresholds(converted):
+    texts = corpus_texts("zh", normal=4)
+    with load(converted("structbert").root) as classifier:
+        once = classifier.predict(texts)
+        for threshold, top_k in [(0.0, None), (0.2, 2), ({"高兴": 0.9, "悲伤": 0.1}, 1)]:
+            thresholds = resolve_thresholds(threshold, classifier.labels, classifier.manifest.source.threshold)
+            assert [classifier.redecide(p, thresholds, top_k) for p in once] == classifier.predict(texts, threshold, top_k)
 
 
 def test_over_long_texts_are_truncated_and_counted(converted):
