@@ -432,10 +432,14 @@ def _per_label_table(report: Any) -> Table:
     for column in ("label", "support", "predicted", "precision", "recall", "F1", "lowest F1", "in variant"):
         table.add_column(column, justify="left" if column in ("label", "in variant") else "right")
     for j, row in enumerate(reference.per_label):
-        scored = [(r.per_label[j]["f1"], r.variant) for r in others if r.per_label[j]["f1"] is not None]
-        low = min(scored) if scored else (None, "")
+        scores = {r.variant: r.per_label[j]["f1"] for r in others if r.per_label[j]["f1"] is not None}
+        low = min(scores.values(), default=None)
+        worst = [name for name, f1 in scores.items() if f1 == low]
+        below = low is not None and (row["f1"] is None or low < row["f1"])
+        where = (worst[0] + (f" (+{len(worst) - 1})" if len(worst) > 1 else "")) if below else "—"
         table.add_row(row["label"], str(row["support"]), str(row["predicted"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                      "n/a" if row["f1"] is None else f"{row['f1']:.3f}", "" if low[0] is None else f"{low[0]:.3f}", low[1])
+                      "n/a" if row["f1"] is None else f"{row['f1']:.3f}", "" if low is None else f"{low:.3f}",
+                      where if scores else "")
     return table
 
 

@@ -2,8 +2,8 @@
 
 For every variant: the first-call cost (hash check, load incl. session creation, first predict) apart from steady
 state, and its peak memory; then for every batch size, the texts are cut into batches in file order and the
-baseline and the variant each run a pass over the same batches, back to back (alternating which goes first when
-repeated), so every ratio comes from samples taken side by side under the same machine load. Threads are pinned
+baseline and the variant run the same batches in alternating blocks (see _Pairing), so every ratio comes from
+samples taken side by side under the same machine load. Threads are pinned
 for both (torch.set_num_threads and ONNX Runtime intra-op threads) and recorded with the load average.
 
 Results go to `<artifacts>/reports/bench-<device>.json`: one record per (variant, batch size), each with the
@@ -14,6 +14,7 @@ files are unchanged.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -36,7 +37,8 @@ from npuport.runtime.texts import read_texts
 
 SCHEMA = "npuport.bench/1"
 Progress = Callable[[dict[str, Any]], None]
-PAUSE_S = 0.2  # between timed passes, so the previous engine's threads stop spinning
+PAUSE_S = 0.05  # between timed blocks, so the previous engine's threads stop spinning
+BLOCKS = 8  # blocks per pass over the texts, alternating baseline and variant
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,14 @@ def _host(threads: int) -> dict[str, Any]:
 
 
 class _Pairing:
-    """Timed passes of the baseline and one variant over the same batches, back to back (ABBA over repeats).
+    """Timed calls of the baseline and one variant over the same batches, in alternating blocks.
 
-    Not interleaved call by call: torch's and ONNX Runtime's thread pools keep spinning for a while after a
-    call, and alternating the two engines per call makes each one's spinning threads steal the cores the other
-    needs (measured here: 10× slower both ways). A short pause between passes lets them settle."""
+    The batches are cut into BLOCKS blocks; each block is run by one engine and then the other (the first
+    engine alternating from block to block), so both see the same machine load over the run (other work on a
+    shared machine comes and goes within seconds). Not alternated call by call: torch's and ONNX Runtime's
+    thread pools keep spinning for a while after a call, and alternating the engines per call makes each one's
+    spinning threads steal the cores the other needs (measured here: 10x slower both ways); a short pause
+    between blocks lets them settle."""
 
     def __init__(self, baseline: HandWrittenBaseline, predict: Callable[[list[str], int], object]) -> None:
         self.baseline = baseline
@@ -149,13 +154,17 @@ class _Pairing:
     def run(self, batches: list[list[str]], batch_size: int, warmup: int, repeat: int) -> tuple[list[float], list[float]]:
         base: list[float] = []
         mine: list[float] = []
-        passes = [(self.baseline.predict, base), (lambda batch: self.predict(batch, batch_size), mine)]
+        engines = [(self.baseline.predict, base), (lambda batch: self.predict(batch, batch_size), mine)]
+        for call, _ in engines:
+            for batch in (batches * warmup)[:warmup]:
+                call(batch)
+        size = max(1, math.ceil(len(batches) / BLOCKS))
+        blocks = [batches[i : i + size] for i in range(0, len(batches), size)]
         for turn in range(repeat):
-            for call, into in passes if turn % 2 == 0 else passes[::-1]:
-                for batch in (batches * warmup)[:warmup]:
-                    call(batch)
-                into.extend(_timed(partial(call, batch)) for batch in batches)
-                time.sleep(PAUSE_S)
+            for number, block in enumerate(blocks):
+                for call, into in engines if (turn + number) % 2 == 0 else engines[::-1]:
+                    into.extend(_timed(partial(call, batch)) for batch in block)
+                    time.sleep(PAUSE_S)
         return base, mine
 
 
@@ -176,9 +185,6 @@ def _result(texts: int, seconds: list[float], base: list[float]) -> dict[str, An
 
 def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progress: Progress | None = None) -> BenchRun:
     """Benchmark the chosen variants of an artifacts directory on a device; write and return the report."""
-    from npuport.runtime import load
-    from npuport.runtime.loader import effective_max_length
-
     options = options or BenchOptions()
     notify = progress or (lambda event: None)
     root = Path(path)
@@ -205,43 +211,7 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
 
     records: list[dict[str, Any]] = []
     for variant in chosen:
-        notify({"event": "start", "label": f"{variant.id}: load"})
-        probe = MemoryProbe().start()
-        verify = _timed(lambda: [record.verify(root) for record in {r.path: r for r in variant.files}.values()])
-        holder: dict[str, Any] = {}
-        load_s = _timed(lambda: holder.setdefault("clf", load(root, variant.id, str(device), threads)))
-        classifier = holder["clf"]
-        try:
-            first = _timed(lambda: classifier.predict(plans[options.batch_sizes[0]][0], batch_size=options.batch_sizes[0]))
-            notify({"event": "done", "label": f"{variant.id}: load"})
-            pairing = _Pairing(baseline, lambda batch, bs: classifier.predict(batch, batch_size=bs))
-            per_size = []
-            for bs, batches in plans.items():
-                notify({"event": "start", "label": f"{variant.id}: batch {bs}"})
-                base, mine = pairing.run(batches, bs, options.warmup, options.repeat)
-                notify({"event": "done", "label": f"{variant.id}: batch {bs}"})
-                per_size.append((bs, sum(len(b) for b in batches) * options.repeat, mine, base))
-            engine = classifier.engine
-        finally:
-            classifier.close()
-            del holder["clf"], classifier
-        memory = probe.stop()
-        release_memory()
-        verdict = parity(manifest, variant, str(device))
-        for bs, count, mine, base in per_size:
-            records.append({
-                "variant": variant.id, "sha256": variant.digest, "format": variant.format,
-                "precision": variant.precision, "shape": variant.shape, "device": str(device), "engine": engine,
-                "bytes": sum({r.path: r.bytes for r in variant.files}.values()),
-                "max_length": effective_max_length(manifest, variant),
-                "batch_size": bs, "texts": count, "calls": len(mine), "threads": threads,
-                "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
-                               "note": "load_s includes its own hash check, tokenizer and session/module creation"},
-                "memory": {"method": probe.method, "mib": memory},
-                "parity": verdict,
-                **_result(count, mine, base),
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            })
+        records += _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify)
     baseline.close()
 
     document = {
@@ -252,8 +222,9 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": _host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
         "texts": {"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
-        "method": "end to end: texts in → predictions out, tokenization included; baseline and variant alternate "
-                  "on the same batches; warm-up calls excluded; throughput = texts / sum of timed calls",
+        "method": "end to end: texts in → predictions out, tokenization included; baseline and variant run the same "
+                  f"batches in {BLOCKS} alternating blocks per pass; warm-up calls excluded; "
+                  "throughput = texts / sum of timed calls",
         "baseline": baseline.describe() | {
             "first_call": {"load_s": baseline_load, "first_predict_s": baseline_first},
             "memory": {"method": baseline_probe.method, "mib": baseline_memory},
@@ -264,6 +235,62 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     document["records"] = _merge(out, manifest, records)
     write_text_atomic(out, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     return BenchRun(out, document, records)
+
+
+def _heaviest(plans: dict[int, list[list[str]]]) -> tuple[int, list[str]]:
+    """The planned batch with the most characters (a proxy for tokens) and its batch size."""
+    return max(((size, batch) for size, batches in plans.items() for batch in batches),
+               key=lambda item: sum(map(len, item[1])))
+
+
+def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Device, threads: int,
+                   baseline: HandWrittenBaseline, plans: dict[int, list[list[str]]], options: BenchOptions,
+                   notify: Progress) -> list[dict[str, Any]]:
+    """First-call cost and memory of one variant, then its timed batches beside the baseline's."""
+    from npuport.runtime import load
+    from npuport.runtime.loader import effective_max_length
+
+    notify({"event": "start", "label": f"{variant.id}: load"})
+    load_before = os.getloadavg()[0]
+    probe = MemoryProbe().start()
+    verify = _timed(lambda: [record.verify(root) for record in {r.path: r for r in variant.files}.values()])
+    started = time.perf_counter()
+    classifier = load(root, variant.id, str(device), threads)
+    load_s = time.perf_counter() - started
+    try:
+        first_size = options.batch_sizes[0]
+        first = _timed(lambda: classifier.predict(plans[first_size][0], batch_size=first_size))
+        heaviest_size, heaviest = _heaviest(plans)
+        classifier.predict(heaviest, batch_size=heaviest_size)  # memory: the largest activations it will see
+        memory = probe.stop()
+        notify({"event": "done", "label": f"{variant.id}: load"})
+        pairing = _Pairing(baseline, lambda batch, bs: classifier.predict(batch, batch_size=bs))
+        timed = []
+        for size, batches in plans.items():
+            notify({"event": "start", "label": f"{variant.id}: batch {size}"})
+            base, mine = pairing.run(batches, size, options.warmup, options.repeat)
+            notify({"event": "done", "label": f"{variant.id}: batch {size}"})
+            timed.append((size, sum(len(b) for b in batches) * options.repeat, mine, base))
+        engine = classifier.engine
+    finally:
+        classifier.close()
+        del classifier
+        release_memory()
+    common = {
+        "variant": variant.id, "sha256": variant.digest, "format": variant.format, "precision": variant.precision,
+        "shape": variant.shape, "device": str(device), "engine": engine,
+        "bytes": sum({r.path: r.bytes for r in variant.files}.values()),
+        "max_length": effective_max_length(manifest, variant), "threads": threads,
+        "loadavg_1min": [load_before, os.getloadavg()[0]],  # before and after this variant's runs
+        "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
+                       "note": "load_s includes its own hash check, tokenizer and session/module creation"},
+        "memory": {"method": probe.method, "mib": memory,
+                   "covers": "load, first call and the heaviest planned batch; the baseline's memory is not in it"},
+        "parity": parity(manifest, variant, str(device)),
+    }
+    return [common | {"batch_size": size, "texts": count, "calls": len(mine), **_result(count, mine, base),
+                      "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            for size, count, mine, base in timed]
 
 
 def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:

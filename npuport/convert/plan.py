@@ -84,7 +84,8 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
                     continue
                 plans.append(VariantPlan(fmt, precision, shape, options.buckets if shape == "static" else ()))
     if not plans:
-        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build (int8 without --int8-static is dynamic-only)")
+        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build "
+                              "(int8 without --int8-static is dynamic-only)")
     return plans
 
 

@@ -120,10 +120,6 @@ def _fp32_variant(manifest: Manifest) -> Variant | None:
     return ranked[0] if ranked else None
 
 
-def _digest(variant: Variant) -> str:
-    return getattr(variant, "digest", None) or variant.files[0].sha256
-
-
 def _eager_probabilities(root: Path, manifest: Manifest, model_dir: Path, texts: list[str], batch_size: int) -> np.ndarray:
     """The source model on the CPU with the artifacts' tokenizer, batched by length like `Classifier.predict`."""
     from npuport.runtime.buckets import BucketPolicy
@@ -218,7 +214,7 @@ def evaluate(
         decided = np.zeros(labelled.gold.shape, dtype=bool)
         for i, prediction in enumerate(predictions):
             decided[i, [index[name] for name in prediction.labels]] = True
-        record = _record(score(labelled.gold, decided, labels), variant=variant.id, sha256=_digest(variant),
+        record = _record(score(labelled.gold, decided, labels), variant=variant.id, sha256=variant.digest,
                          reference=is_reference, precision=variant.precision, format=variant.format,
                          shape=variant.shape, device=on, engine=engine, seconds=time.perf_counter() - started)
         return record, decided
@@ -280,7 +276,7 @@ def _merge_and_save(root: Path, manifest: Manifest, report: EvalReport) -> EvalR
     threshold, device, reference) and their files are unchanged; anything else in the old file is dropped."""
     previous = load_eval(root)
     if previous is not None and previous.context() == report.context():
-        current = {v.id: _digest(v) for v in manifest.variants}
+        current = {v.id: v.digest for v in manifest.variants}
         fresh = {r.variant for r in report.records}
         kept = [r for r in previous.records
                 if not r.reference and r.variant not in fresh and current.get(r.variant) == r.sha256]

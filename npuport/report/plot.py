@@ -1,4 +1,4 @@
-"""The trade-off plot: task quality (or parity) against throughput, marker area = bytes shipped, every point labelled.
+"""The trade-off plot: task quality (or parity) against throughput, marker area = bytes loaded, every point labelled.
 
 matplotlib (Agg backend, no display) is the optional `report` extra; it is imported here only.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from npuport.errors import BackendUnavailableError
 from npuport.fsutil import atomic_path
@@ -14,9 +15,11 @@ from npuport.report.sources import Gathered, Row
 
 COLOURS = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c", "int8": "#d62728"}
 MARKERS = {"onnx": "o", "torchscript": "s"}
-# Label offsets in points beyond the marker's edge, tried in order until a label overlaps none already placed.
-OFFSETS = [(1, 0), (1, -1), (-1, 0), (-1, -1), (1, 1), (1, -2), (-1, 1), (-1, -2), (1, 2), (1, -3)]
+# Label positions beside a marker, (side, line): side ±1 = right/left of its edge, line = label heights up (+)
+# or down (-); tried in order until the label overlaps no marker and no label already placed.
+OFFSETS = [(1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (1, 2), (1, -2), (-1, 2), (-1, -2), (1, 3), (1, -3)]
 LINE = 11  # points per label line
+FONT = 7.5
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,13 @@ def _x(row: Row, axes: Axes) -> float | None:
 
 
 def _y(row: Row, axes: Axes) -> float | None:
-    return row.micro_f1 if axes.y == "micro_f1" else row.variant.export_check.max_abs_prob_error
+    if axes.y == "micro_f1":
+        return row.micro_f1
+    error = row.variant.export_check.max_abs_prob_error
+    return error if error > 0 else None  # a log axis cannot show an exact 0
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
@@ -59,27 +65,28 @@ def _pyplot():  # type: ignore[no-untyped-def]
 def plot_tradeoff(gathered: Gathered, path: Path) -> Axes:
     """Write the PNG to `path` (atomically); return which axes it shows."""
     plt = _pyplot()
+    from matplotlib.lines import Line2D
+
     axes = choose_axes(gathered)
     name = Path(gathered.manifest.source.path).name or gathered.root.name
     figure, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
-    placed = [(row, _x(row, axes), _y(row, axes)) for row in gathered.rows]
-    shown = [(row, x, y) for row, x, y in placed if x is not None and y is not None and (axes.y != "export_error" or y > 0)]
+    points = [(row, _x(row, axes), _y(row, axes)) for row in gathered.rows]
+    shown = [(row, x, y) for row, x, y in points if x is not None and y is not None]
     biggest = max((row.load_bytes for row, _, _ in shown), default=1) or 1
     area = {row.variant.id: 60 + 900 * row.load_bytes / biggest for row, _, _ in shown}
     for row, x, y in shown:
-        v = row.variant
-        ax.scatter([x], [y], s=area[v.id], c=COLOURS.get(v.precision, "#7f7f7f"),
-                   marker=MARKERS.get(v.format, "o"), alpha=0.55, edgecolors="black", linewidths=0.8, zorder=3)
-    _label_points(figure, ax, [(row.variant.id, x, y, area[row.variant.id] ** 0.5 / 2) for row, x, y in shown], axes)
+        ax.scatter([x], [y], s=area[row.variant.id], c=COLOURS.get(row.variant.precision, "#7f7f7f"),
+                   marker=MARKERS.get(row.variant.format, "o"), alpha=0.55, edgecolors="black", linewidths=0.8, zorder=3)
 
+    lines: list[Any] = []  # reference lines, explained in the legend
     if axes.x == "throughput":
         ax.set_xscale("log")
         ax.set_xlabel(f"throughput, texts/s (batch {axes.batch_size}, {gathered.device}) — right is faster")
         baseline = gathered.baseline.get(axes.batch_size) if axes.batch_size is not None else None
         if baseline is not None:
             ax.axvline(baseline.throughput, color="grey", linestyle="--", linewidth=1)
-            ax.annotate(f"eager fp32 baseline\n{baseline.throughput:,.0f}/s", (baseline.throughput, 0.02),
-                        xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points", fontsize=8, color="grey")
+            lines.append(Line2D([], [], color="grey", linestyle="--",
+                                label=f"eager fp32 baseline\n{baseline.throughput:,.1f} texts/s"))
     else:
         ax.set_xlabel("size of the files loaded, MB (no benchmark found: run `npuport bench`)")
     if axes.y == "micro_f1":
@@ -87,70 +94,92 @@ def plot_tradeoff(gathered: Gathered, path: Path) -> Axes:
         reference = gathered.evaluation.records[0] if gathered.evaluation else None
         if reference is not None:
             ax.axhline(reference.micro_f1, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(f"reference {reference.variant}: {reference.micro_f1:.3f}", (0.01, reference.micro_f1),
-                        xycoords=("axes fraction", "data"), xytext=(0, 3), textcoords="offset points", fontsize=8, color="grey")
-        _pad_limits(ax, [y for _, _, y in shown])
+            lines.append(Line2D([], [], color="grey", linestyle=":",
+                                label=f"reference {reference.variant}\nmicro F1 {reference.micro_f1:.4f}"))
     else:
         ax.set_yscale("log")
         ax.set_ylabel("export check: max |Δprobability| vs eager fp32 — down is better")
+    _limits(ax, shown, axes)
     ax.grid(True, which="both", alpha=0.25)
-    title = "micro F1" if axes.y == "micro_f1" else "parity"
-    ax.set_title(f"{name}: {title} vs {'throughput' if axes.x == 'throughput' else 'size'} (marker area = bytes loaded)")
-    _legend(ax, plt)
-    missing = [row.variant.id for row, x, y in placed if x is None or y is None]
-    if missing:
-        why = "not benchmarked" if axes.x == "throughput" else "not evaluated"
-        figure.text(0.01, 0.01, f"{why}, not shown: {', '.join(missing)}", fontsize=7, color="dimgrey", wrap=True)
-    figure.tight_layout(rect=(0, 0.04 if missing else 0, 1, 1))
+    what = "micro F1" if axes.y == "micro_f1" else "parity"
+    ax.set_title(f"{name}: {what} vs {'throughput' if axes.x == 'throughput' else 'size'} (marker area = bytes loaded)")
+    _legend(ax, lines)
+    left_out = _left_out(points, axes)
+    if left_out:
+        figure.text(0.01, 0.01, left_out, fontsize=7, color="dimgrey", wrap=True)
+    figure.tight_layout(rect=(0, 0.05 if left_out else 0, 1, 1))
+    _label_points(figure, ax, [(row.variant.id, x, y, area[row.variant.id] ** 0.5 / 2) for row, x, y in shown])
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
     plt.close(figure)
     return axes
 
 
-def _pad_limits(ax, values: list[float]) -> None:  # type: ignore[no-untyped-def]
-    if not values:
+def _left_out(points: list[tuple[Row, float | None, float | None]], axes: Axes) -> str:
+    reasons = {"not benchmarked": [r.variant.id for r, x, _ in points if x is None],
+               "not evaluated": [r.variant.id for r, x, y in points if x is not None and y is None]}
+    return "; ".join(f"{why}, not shown: {', '.join(ids)}" for why, ids in reasons.items() if ids)
+
+
+def _limits(ax: Any, shown: list[tuple[Row, float, float]], axes: Axes) -> None:
+    """Room around the points for their labels."""
+    if not shown:
         return
-    low, high = min(values), max(values)
-    span = max(high - low, 0.01)
-    ax.set_ylim(low - 0.35 * span, min(1.0, high) + 0.25 * span)
+    xs, ys = [x for _, x, _ in shown], [y for _, _, y in shown]
+    if axes.x == "throughput":
+        ax.set_xlim(min(xs) / 1.8, max(xs) * 2.2)
+    else:
+        ax.set_xlim(0, max(xs) * 1.3)
+    if axes.y == "micro_f1":
+        span = max(max(ys) - min(ys), 0.01)
+        ax.set_ylim(min(ys) - 0.35 * span, min(1.0, max(ys)) + 0.25 * span)
+    else:
+        ax.set_ylim(min(ys) / 3, max(ys) * 3)
 
 
-def _legend(ax, plt) -> None:  # type: ignore[no-untyped-def]
+def _legend(ax: Any, lines: list[Any]) -> None:
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker="o", linestyle="", color=colour, label=precision, markersize=8, alpha=0.7)
                for precision, colour in COLOURS.items()]
     handles += [Line2D([], [], marker=marker, linestyle="", color="black", fillstyle="none", label=fmt, markersize=8)
                 for fmt, marker in MARKERS.items()]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.legend(handles=handles + lines, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _label_points(figure, ax, points: list[tuple[str, float, float, float]], axes: Axes) -> None:  # type: ignore[no-untyped-def]
-    """Annotate each point (label, x, y, marker radius in points), trying the next offset while the label
-    overlaps one already drawn."""
+def _label_points(figure: Any, ax: Any, points: list[tuple[str, float, float, float]]) -> None:
+    """Annotate each point (label, x, y, marker radius in points) at the first offset where the label stays inside
+    the axes and overlaps no marker and no earlier label; run after the layout is final (judged on the canvas)."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    def text_box(annotation: Any) -> Bbox:  # the text alone: an annotation's own extent includes its leader line
+        annotation.update_positions(renderer)
+        return Text.get_window_extent(annotation, renderer)
+
     if not points:
         return
-    if axes.x == "throughput":
-        ax.set_xscale("log")
-    if axes.y == "export_error":
-        ax.set_yscale("log")
-    xs, ys = [p[1] for p in points], [p[2] for p in points]
-    ax.set_xlim(min(xs) / 1.6, max(xs) * 1.6) if axes.x == "throughput" else ax.set_xlim(0, max(xs) * 1.25)
-    if axes.y == "micro_f1":
-        _pad_limits(ax, ys)
     renderer = figure.canvas.get_renderer()
-    boxes = []
+    frame = ax.get_window_extent(renderer)
+    scale = figure.dpi / 72  # points → pixels
+    obstacles = []
+    for _, x, y, radius in points:
+        cx, cy = ax.transData.transform((x, y))
+        r = radius * scale
+        obstacles.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
     for label, x, y, radius in sorted(points, key=lambda p: (-p[2], p[1])):
+        placed = None
         for side, line in OFFSETS:
             leader = {"arrowprops": {"arrowstyle": "-", "color": "grey", "linewidth": 0.6}} if line else {}
             text = ax.annotate(label, (x, y), xytext=(side * (radius + 3), line * LINE - 3), textcoords="offset points",
-                               fontsize=7.5, ha="left" if side > 0 else "right", zorder=4, **leader)
-            box = text.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in boxes):
+                               fontsize=FONT, ha="left" if side > 0 else "right", zorder=4, **leader)
+            box = text_box(text)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(other) for other in obstacles):
+                placed = box
                 break
             text.remove()
-        else:  # every offset overlaps: keep the first
-            text = ax.annotate(label, (x, y), xytext=(radius + 3, -3), textcoords="offset points", fontsize=7.5, zorder=4)
-            box = text.get_window_extent(renderer)
-        boxes.append(box)
+        if placed is None:  # crowded everywhere: the first position, overlapping
+            text = ax.annotate(label, (x, y), xytext=(radius + 3, -3), textcoords="offset points", fontsize=FONT, zorder=4)
+            placed = text_box(text)
+        obstacles.append(placed)

@@ -68,11 +68,13 @@ def missing(gathered: Gathered) -> list[str]:
     """What the "—" marks stand for, and the command that fills them in."""
     lines = []
     if any(not row.speed for row in gathered.rows):
-        lines.append(f"{NOT_MEASURED} speed: not benchmarked on {gathered.device} (`npuport bench {gathered.root} --device {gathered.device}`)")
+        lines.append(f"{NOT_MEASURED} in speed columns: not benchmarked on {gathered.device} "
+                     f"(`npuport bench {gathered.root} --device {gathered.device}`)")
     if any(row.accuracy is None for row in gathered.rows):
         lines.append(f"{NOT_MEASURED} accuracy: not evaluated (`npuport eval {gathered.root}`)")
     if any(row.parity_passed is None for row in gathered.rows):
-        lines.append(f"not validated: no validation on {gathered.device} for the current files (`npuport validate {gathered.root} --device {gathered.device}`)")
+        lines.append(f"not validated: no validation on {gathered.device} for the current files "
+                     f"(`npuport validate {gathered.root} --device {gathered.device}`)")
     return lines
 
 
@@ -84,16 +86,12 @@ def _facts(gathered: Gathered) -> list[str]:
     if gathered.bench_file:
         facts.append(f"speed: reports/{gathered.bench_file} (`npuport bench`); p50 at the smallest batch size, throughput "
                      "and its ratio to the eager fp32 baseline of the same run at the largest")
-    else:
-        facts.append(f"speed: not benchmarked on {gathered.device} (run `npuport bench {gathered.root} --device {gathered.device}`)")
     if gathered.evaluation is not None:
         e = gathered.evaluation
         facts.append(f"accuracy / F1: reports/eval.json (`npuport eval`) on {e.data['texts']} texts of {e.data['source']}, "
                      f"threshold {e.threshold}; reference {e.reference['variant']} ({e.reference['why']}); "
                      f"accuracy = {e.accuracy_definition}. If the model was fitted on these texts (the zoo stand-ins "
                      "are), absolute scores are in-sample: read the Δ column")
-    else:
-        facts.append(f"accuracy / F1: not evaluated (run `npuport eval {gathered.root}`)")
     facts.append("parity: the latest `npuport validate` verdict for the variant's current files on this device; size: "
                  "bytes of the files the variant is first to list, \"shared\" when it reuses another variant's file")
     return facts + missing(gathered)
@@ -109,7 +107,8 @@ def pick_line(gathered: Gathered) -> str | None:
     speed = best.speed[large]
     ratio = f", {speed.ratio:.2f}× the eager baseline" if speed.ratio is not None else ""
     f1 = f", micro F1 {best.micro_f1:.4f}" if best.micro_f1 is not None else ""
-    return f"fastest validated variant on {gathered.device} at batch {large}: {best.variant.id} ({speed.throughput:,.1f} texts/s{ratio}{f1})"
+    return (f"fastest validated variant on {gathered.device} at batch {large}: {best.variant.id} "
+            f"({speed.throughput:,.1f} texts/s{ratio}{f1})")
 
 
 def _plot_caption(axes: Axes) -> str:

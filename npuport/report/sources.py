@@ -60,10 +60,6 @@ class Gathered:
     notes: list[str]  # stale or unreadable records, in words
 
 
-def digest(variant: Variant) -> str:
-    return getattr(variant, "digest", None) or variant.files[0].sha256
-
-
 def _number(record: Any, *paths: str) -> float | None:
     """The first numeric value found at one of the dotted `paths` ("latency.p50_ms") of a JSON object."""
     for path in paths:
@@ -110,7 +106,7 @@ def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> t
             unusable += 1
             continue
         row = rows.get(str(record.get("variant")))
-        if row is None or record.get("sha256") != digest(row.variant):
+        if row is None or record.get("sha256") != row.variant.digest:
             stale += 1
             continue
         row.speed[speed.batch_size] = speed
@@ -132,7 +128,7 @@ def _parity(manifest: Manifest, device: str, rows: dict[str, Row], notes: list[s
         if validation.device.split(":")[0] != kind:
             continue
         row = rows.get(validation.variant)
-        if row is None or validation.sha256 != digest(row.variant):
+        if row is None or validation.sha256 != row.variant.digest:
             stale += 1
             continue
         row.parity_passed = validation.passed
@@ -150,7 +146,7 @@ def _eval(root: Path, manifest: Manifest, rows: dict[str, Row], notes: list[str]
         row = rows.get(record.variant)
         if record.reference and row is None:
             continue  # the eager reference: not a variant
-        if row is None or record.sha256 != digest(row.variant):
+        if row is None or record.sha256 != row.variant.digest:
             stale += 1
             continue
         row.accuracy, row.micro_f1, row.macro_f1 = record.accuracy, record.micro_f1, record.macro_f1

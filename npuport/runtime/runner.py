@@ -5,6 +5,7 @@ Backends implement `_activate_impl`, `_infer_impl` and `_deactivate_impl` only.
 
 from __future__ import annotations
 
+import functools
 import threading
 from abc import ABC, abstractmethod
 from types import TracebackType
@@ -13,6 +14,12 @@ import numpy as np
 
 from npuport.errors import InputError
 from npuport.manifest import TensorSpec
+
+
+@functools.cache
+def _dtype(name: str) -> np.dtype:
+    """np.dtype of a spec's dtype name, built once (this check runs on every call)."""
+    return np.dtype(name)
 
 
 class Runner(ABC):
@@ -60,7 +67,7 @@ class Runner(ABC):
         bound: dict[str, int] = {}
         for spec in self.inputs:
             array = feed[spec.name]
-            if str(array.dtype) != spec.dtype:
+            if array.dtype != _dtype(spec.dtype):
                 raise InputError(f"input {spec.name}: dtype {array.dtype}, expected {spec.dtype}")
             if array.ndim != len(spec.shape):
                 raise InputError(f"input {spec.name}: rank {array.ndim}, expected shape {spec.shape}")

@@ -8,7 +8,8 @@ Why these defaults:
 - fp32: the same arithmetic in another engine differs by float rounding only (~1e-6); anything near 1e-5 is a bug.
 - fp16: 10-bit mantissa; seed 001's Ascend run showed max |Δp| 0.0028 and no top-1 change; RoBERTa-base in fp16
   on the CPU reaches 0.0042 over 12 layers, so an element counts as an error beyond 5e-3.
-- bf16: 7-bit mantissa, ~8× coarser than fp16; decisions must still hold away from the threshold.
+- bf16: 7-bit mantissa, ~8× coarser than fp16: RoBERTa-base moves a probability near 0.3 by 0.087 (2 of 96
+  texts beyond 0.02) with no decision changed; decisions must hold away from the threshold.
 - int8: weights quantized; probabilities move by several hundredths, so it is judged on what the classifier
   decides (top-1, top-k, decisions at the threshold), with a loose bound on the probabilities themselves.
 
@@ -98,7 +99,7 @@ DEFAULT_PROFILES: dict[str, Profile] = {
                     min_top1=1.0, min_topk=1.0, max_real_flip_rate=0.0),
     "fp16": Profile("fp16", atol=5e-3, rtol=0.0, max_abs_error=1e-2, max_error_rate=1e-3, min_cosine=0.9999,
                     min_top1=1.0, min_topk=0.99, max_real_flip_rate=0.0),
-    "bf16": Profile("bf16", atol=1e-2, rtol=0.0, max_abs_error=5e-2, max_error_rate=1e-2, min_cosine=0.999,
+    "bf16": Profile("bf16", atol=1e-2, rtol=0.0, max_abs_error=0.1, max_error_rate=2e-2, min_cosine=0.97,
                     min_top1=0.98, min_topk=0.97, max_real_flip_rate=1e-3),
     "int8": Profile("int8", atol=5e-2, rtol=0.0, max_abs_error=0.35, max_error_rate=None, min_cosine=0.95,
                     min_top1=0.95, min_topk=0.90, max_real_flip_rate=1e-2),

@@ -143,7 +143,9 @@ def test_fused_onnx_contains_transformer_ops_and_static_stays_standard(converted
     result = converted(arch)
     fused = onnx.load(str(result.root / result.manifest.variant("onnx-fp32-dynamic").files[0].path))
     ops = {n.op_type for n in fused.graph.node}
-    assert "Attention" in ops and "SkipLayerNormalization" in ops and ops & {"Gelu", "BiasGelu", "FastGelu"}
+    assert "Attention" in ops and ops & {"Gelu", "BiasGelu", "FastGelu"}
+    # residual Add + LayerNormalization stay standard ops: ORT's CPU SkipLayerNormalization kernel is slower
+    assert "LayerNormalization" in ops and "SkipLayerNormalization" not in ops
     static = onnx.load(str(result.root / result.manifest.variant("onnx-fp32-static").files[0].path))
     assert all(n.domain in ("", "ai.onnx") for n in static.graph.node)
 

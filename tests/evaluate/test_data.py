@@ -37,7 +37,8 @@ def test_jsonl_rows(tmp_path):
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (['{"text": "a", "labels": ["pos"]}', '{"text": "b", "labels": ["pos", "happy"]}'], r"line 2: unknown label 'happy'; the model's labels: neg, pos"),
+        (['{"text": "a", "labels": ["pos"]}', '{"text": "b", "labels": ["pos", "happy"]}'],
+         r"line 2: unknown label 'happy'; the model's labels: neg, pos"),
         (['{"text": "a", "labels": ["pos"]', ], r"line 1: not valid JSON"),
         (['["a"]'], r"line 1: expected an object"),
         (['{"text": "", "labels": []}'], r'line 1: "text" must be a non-empty string'),

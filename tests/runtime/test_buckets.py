@@ -3,7 +3,7 @@ import pytest
 
 from npuport.errors import BucketError
 from npuport.manifest import Bucket
-from npuport.runtime.buckets import BucketPolicy, check_buckets, pad_to_bucket, parse_buckets
+from npuport.runtime.buckets import BucketPolicy, check_buckets, length_groups, pad_to_bucket, parse_buckets
 
 
 def test_parse_sorts_and_dedupes():
@@ -41,3 +41,18 @@ def test_pad_to_bucket_right_pads_and_fills_rows_with_copies():
     assert padded["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 0, 0]]
     with pytest.raises(BucketError):
         pad_to_bucket(feed, Bucket(batch=1, seq=2), 0)
+
+
+def test_length_groups_runs_one_long_text_apart_from_short_ones():
+    # one call: 16 rows x 288 + 16 = 4624 padded-token units; two: 15 x 22 + 16 + 288 + 16 = 650
+    assert length_groups([22] * 15 + [288], call_cost=16) == [(0, 15), (15, 16)]
+    # 5 and 100: together 2 x 100 + 16 = 216, apart 5 + 16 + 100 + 16 = 137
+    assert length_groups([5, 100], call_cost=16) == [(0, 1), (1, 2)]
+
+
+def test_length_groups_keeps_a_batch_whole_when_a_call_costs_more_than_the_padding():
+    assert length_groups([5, 10], call_cost=16) == [(0, 2)]  # together 36, apart 47
+    assert length_groups([10] * 8) == [(0, 8)]  # equal lengths: nothing to save
+    assert length_groups([7]) == [(0, 1)] and length_groups([]) == []
+    with pytest.raises(BucketError, match="ascending"):
+        length_groups([9, 3])

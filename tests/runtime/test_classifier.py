@@ -31,6 +31,7 @@ from npuport.source import load_source
 LANG = {"structbert": "zh", "roberta": "en"}  # 3 model inputs (token_type_ids) and 2
 VARIANTS = [
     "torchscript-fp32-dynamic", "torchscript-fp32-static", "torchscript-fp16-dynamic", "torchscript-fp16-static",
+    "torchscript-bf16-dynamic", "torchscript-bf16-static",
     "onnx-fp32-dynamic", "onnx-fp32-static", "onnx-fp16-dynamic", "onnx-fp16-static", "onnx-int8-dynamic",
 ]
 
