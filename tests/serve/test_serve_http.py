@@ -5,7 +5,6 @@ malformed input is refused with a JSON error, a failing batch fails only its own
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
