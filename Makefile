@@ -28,6 +28,10 @@ demo: $(STAMP)
 	@for m in $(ZOO); do \
 		$(BIN)/npuport validate artifacts/$$m; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 8 ] || exit $$rc; \
 	done
+	@for m in $(ZOO); do $(BIN)/npuport eval artifacts/$$m || exit 1; done
+	@# Speed beside hand-written transformers eager fp32 (a short pass; benchmarks/bench.py measures the targets).
+	@for m in $(ZOO); do $(BIN)/npuport bench artifacts/$$m --max-batches 6 || exit 1; done
+	$(BIN)/npuport report $(addprefix artifacts/,$(ZOO))
 	$(BIN)/npuport package artifacts/structbert-tiny-zh -o dist/structbert-tiny-zh --triton
 	@for m in roberta-go-emotions minilm-go-emotions; do \
 		$(BIN)/npuport package artifacts/$$m -o dist/$$m || exit 1; \
@@ -35,12 +39,14 @@ demo: $(STAMP)
 	@for m in $(ZOO); do \
 		echo "$$ npuport verify dist/$$m.tar.gz"; $(BIN)/npuport verify dist/$$m.tar.gz || exit 1; \
 	done
+	$(BIN)/npuport report $(addprefix artifacts/,$(ZOO))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/convert.py
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) artifacts dist

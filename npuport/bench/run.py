@@ -206,12 +206,14 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     baseline_probe = MemoryProbe().start()
     baseline_load = _timed(baseline.load)
     baseline_first = _timed(lambda: baseline.predict(plans[options.batch_sizes[0]][0]))
+    baseline.predict(_heaviest(plans)[1])  # memory: the largest activations it will see
     baseline_memory = baseline_probe.stop()
     notify({"event": "done", "label": "baseline: load"})
 
     records: list[dict[str, Any]] = []
     for variant in chosen:
-        records += _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify)
+        records += [r | {"text_source": text_source}
+                    for r in _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify)]
     baseline.close()
 
     document = {
@@ -227,7 +229,8 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
                   "throughput = texts / sum of timed calls",
         "baseline": baseline.describe() | {
             "first_call": {"load_s": baseline_load, "first_predict_s": baseline_first},
-            "memory": {"method": baseline_probe.method, "mib": baseline_memory},
+            "memory": {"method": baseline_probe.method, "mib": baseline_memory,
+                       "covers": "load, first call and the heaviest planned batch"},
         },
         "records": records,
     }

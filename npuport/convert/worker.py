@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from npuport.bench.memory import release_memory
 from npuport.convert.plan import VariantPlan
 from npuport.errors import ConversionError, NpuportError
 from npuport.manifest import Bucket, TensorSpec, specs_at
@@ -68,18 +69,6 @@ def _example(golden: GoldenInputs, bucket: Bucket | None, pad_token_id: int) -> 
 def _symbolic_specs(job: Job, logits_dtype: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
     inputs = [TensorSpec(name=n, dtype="int64", shape=["batch", "sequence"]) for n in job.input_names]
     return inputs, [TensorSpec(name="logits", dtype=logits_dtype, shape=["batch", job.num_labels])]
-
-
-def release_memory() -> None:
-    """Hand freed heap back to the OS between files: a step's peak is then one file's, not the sum."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 class StepContext:

@@ -79,6 +79,7 @@ def test_records_and_json_report(artifacts: Path):
         first = record["first_call"]
         assert first["verify_s"] > 0 and first["load_s"] > 0 and first["first_predict_s"] > 0
         assert record["memory"]["mib"] >= 0 and record["threads"] == 1
+        assert record["text_source"] == "bundled corpus (en)" and len(record["loadavg_1min"]) == 2
         assert record["engine"].startswith("onnxruntime" if variant.format == "onnx" else "torch")
     verdicts = {r["variant"]: r["parity"] for r in records}
     assert verdicts["onnx-int8-dynamic"]["passed"] is True and verdicts["onnx-int8-dynamic"]["profile"] == "int8"
