@@ -185,7 +185,7 @@ def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
         table.add_column(column, no_wrap=column == "variant")
     for v in loaded.variants:
         table.add_row(v.id, v.format, v.precision, v.shape, ",".join(str(b) for b in v.buckets) or "any",
-                      _variant_size(loaded, v), v.files[0].sha256[:12])
+                      _variant_size(loaded, v), v.digest[:12])
     out.print(table)
     out.print(f"all hashes OK: {len(records)} files match the manifest")
 

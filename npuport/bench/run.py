@@ -304,6 +304,7 @@ def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[
         previous = []
     digests = {v.id: v.digest for v in manifest.variants}
     measured = {(r["variant"], r["batch_size"]) for r in fresh}
-    kept = [r for r in previous if isinstance(r, dict) and digests.get(r.get("variant")) == r.get("sha256")
+    kept = [r for r in previous if isinstance(r, dict) and r.get("variant") in digests
+            and digests[r["variant"]] == r.get("sha256")
             and (r.get("variant"), r.get("batch_size")) not in measured]
     return kept + fresh

@@ -59,7 +59,11 @@ def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
     known = set(labels)
     texts: list[str] = []
     sets: list[list[str]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"labelled data {path} is not UTF-8 (byte {exc.start})") from None
+    for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path} line {number}"

@@ -22,7 +22,7 @@ from npuport.evaluate.data import LabelledData, bundled_for, read_jsonl
 from npuport.evaluate.metrics import ACCURACY_DEFINITION, Scores, score
 from npuport.fsutil import sha256_file, write_text_atomic
 from npuport.manifest import Manifest, TensorSpec, Variant
-from npuport.runtime.classifier import Threshold
+from npuport.runtime.classifier import Threshold, resolve_thresholds
 
 EVAL_FILE = "reports/eval.json"
 EVAL_SCHEMA = 1
@@ -144,27 +144,6 @@ def _eager_probabilities(root: Path, manifest: Manifest, model_dir: Path, texts:
     return probabilities
 
 
-def _thresholds(manifest: Manifest, threshold: Threshold | None) -> np.ndarray:
-    """Per label, as `Classifier.predict` reads `threshold`; checked here because the eager reference runs first."""
-    labels, default = manifest.source.labels, manifest.source.threshold
-    if threshold is None:
-        return np.full(len(labels), default)
-    if isinstance(threshold, (int, float)):
-        _check_probability("threshold", threshold)
-        return np.full(len(labels), float(threshold))
-    unknown = [name for name in threshold if name not in labels]
-    if unknown:
-        raise InputError(f"threshold for unknown label {unknown[0]!r}; labels: {', '.join(labels)}")
-    for name, value in threshold.items():
-        _check_probability(f"threshold for {name!r}", value)
-    return np.array([float(threshold.get(label, default)) for label in labels])
-
-
-def _check_probability(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
-
-
 def _record(scores: Scores, **fields: Any) -> SystemRecord:
     per_label = [vars(label) for label in scores.per_label]
     return SystemRecord(accuracy=scores.accuracy, micro_precision=scores.micro_precision, micro_recall=scores.micro_recall,
@@ -199,7 +178,7 @@ def evaluate(
     chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
     if not chosen:
         raise InputError("no variant to evaluate")
-    thresholds = _thresholds(manifest, threshold)
+    thresholds = resolve_thresholds(threshold, manifest.source.labels, manifest.source.threshold)
     _check_device(device, chosen)
 
     source_dir, why = _eager_source(manifest)

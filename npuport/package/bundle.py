@@ -85,7 +85,7 @@ def build_package(
     manifest = Manifest.load(root)
     target = str(Device.parse(device))
     selected = select_variants(manifest, target, variants)
-    if final.exists() and not (final / "manifest.json").is_file():
+    if final.resolve() == root.resolve() or (final.exists() and not (final / SUMS_FILE).is_file()):
         raise InputError(f"{final} exists and is not a package: refusing to replace it")
     kept = [variant for variant, _ in selected]
     profiles = _profiles(root, selected)
@@ -120,6 +120,7 @@ def build_package(
         files, size = _write_sums(staging)
         if final.exists():
             shutil.rmtree(final)
+        final.with_name(final.name + ".tar.gz").unlink(missing_ok=True)  # never beside a package it does not match
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -18,7 +18,7 @@ def parity(classifier: Classifier) -> dict[str, Any]:
 
     A record for other bytes or another device says nothing about what runs here, so none of those count.
     """
-    sha256 = classifier.variant.files[0].sha256
+    sha256 = classifier.variant.digest
     device = str(classifier.device)
     records = [v.model_dump() for v in classifier.manifest.validations if v.sha256 == sha256 and v.device == device]
     if not records:
@@ -39,7 +39,7 @@ def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) ->
         },
         "variant": {
             "id": variant.id, "format": variant.format, "precision": variant.precision, "shape": variant.shape,
-            "buckets": [str(b) for b in variant.buckets], "sha256": variant.files[0].sha256,
+            "buckets": [str(b) for b in variant.buckets], "sha256": variant.digest,
             "chosen_because": classifier.chosen_because,
         },
         "device": str(classifier.device),

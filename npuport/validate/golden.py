@@ -62,13 +62,13 @@ def tokenize_texts(
     """Texts → right-padded token rows of width `seq_len`, truncated to it (and marked) where longer."""
     full = tokenizer(texts, truncation=False, padding=False, verbose=False)["input_ids"]
     encoded = tokenizer(texts, truncation=True, max_length=seq_len, padding="max_length", return_tensors="np")
-    feeds = {name: _column(encoded, name, texts).astype(np.int64) for name in input_names}
+    feeds = {name: _column(encoded, name).astype(np.int64) for name in input_names}
     lengths = feeds["attention_mask"].sum(axis=1).astype(np.int64)
     truncated = np.array([len(ids) > seq_len for ids in full])
     return GoldenInputs(list(ids), feeds, lengths, truncated)
 
 
-def _column(encoded: Any, name: str, texts: list[str]) -> np.ndarray:
+def _column(encoded: Any, name: str) -> np.ndarray:
     if name in encoded:
         return encoded[name]
     return np.zeros_like(encoded["input_ids"])  # token_type_ids of single-segment input: all zero

@@ -49,7 +49,8 @@ def merge_entries(json_path: Path, manifest: Manifest, new: list[dict[str, Any]]
             old = json.loads(json_path.read_text(encoding="utf-8")).get("variants", [])
         except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             old = []  # an unreadable earlier report is replaced, not trusted
-        kept = {e["variant"]: e for e in old if isinstance(e, dict) and digests.get(e.get("variant")) == e.get("sha256")}
+        kept = {e["variant"]: e for e in old if isinstance(e, dict) and e.get("variant") in digests
+                and digests[e["variant"]] == e.get("sha256")}
     kept.update({e["variant"]: e for e in new})
     order = {v.id: i for i, v in enumerate(manifest.variants)}
     return sorted(kept.values(), key=lambda e: order.get(e["variant"], len(order)))

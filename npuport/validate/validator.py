@@ -218,9 +218,3 @@ def caveats(
     if "computed now" in origin:
         notes.append("reference computed from the source model on the user's texts, not the golden record")
     return notes
-
-
-def pick_variants(manifest: Manifest, wanted: list[str] | tuple[str, ...] | None) -> list[Variant]:
-    if not wanted:
-        return list(manifest.variants)
-    return [manifest.variant(v) for v in wanted]
