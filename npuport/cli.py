@@ -342,8 +342,13 @@ def package(
     result = build_package(artifacts, output, device, _split(variants) if variants else None, triton, archive)
     if as_json:
         return emit_json({"directory": str(result.directory), "archive": str(result.archive) if result.archive else None,
-                          "variants": result.variants, "files": result.files, "bytes": result.bytes})
+                          "variants": result.variants, "validated_on": result.validated_on, "files": result.files, "bytes": result.bytes})
     out.print(f"packaged {len(result.variants)} variant(s) for {device}: {', '.join(result.variants)}", markup=False, highlight=False)
+    for where in sorted(set(result.validated_on.values())):
+        chosen = [v for v, w in result.validated_on.items() if w == where]
+        out.print(f"validated on {where}: {', '.join(chosen)}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"run `npuport verify PACKAGE --device {device}` on the target machine: a verdict holds for the CPU class it "
+              "was reached on", markup=False, highlight=False, soft_wrap=True)
     out.print(f"{result.directory}: {result.files} files, {_mb(result.bytes)}" +
               (f"; {result.archive} ({_mb(result.archive.stat().st_size)})" if result.archive else ""), markup=False, highlight=False)
 
@@ -363,8 +368,10 @@ def verify(
         result = verify_package(package_path, device, threads, progress=step)
     if as_json:
         emit_json({"package": str(result.package), "device": result.device, "passed": result.passed,
+                   "machine": result.machine_line, "differences": result.differences,
                    "files_checked": result.files_checked, "variants": [r.as_dict() for r in result.results]})
     else:
+        out.print(result.machine_line, markup=False, highlight=False, soft_wrap=True)
         out.print(f"hashes OK: {result.files_checked} files match SHA256SUMS and the manifest", markup=False, highlight=False)
         out.print(_parity_table(result, package_path))
         for r in result.results:

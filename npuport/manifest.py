@@ -17,7 +17,7 @@ from npuport import __version__
 from npuport.errors import IntegrityError, ManifestError
 from npuport.fsutil import sha256_file, write_text_atomic
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: Variant.quantization, Validation.platform
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx"]
@@ -92,6 +92,26 @@ class ExportCheck(_Model):
     top1_agreement: float
 
 
+class Quantization(_Model):
+    """How an int8 variant was quantized: what decides whether its arithmetic is the same on another CPU."""
+
+    method: Literal["dynamic", "static-qdq"]
+    weights: Literal["uint8", "int8"]
+    activations: Literal["uint8", "int8"]
+    granularity: Literal["per-tensor", "per-channel"]
+    reduce_range: bool
+    kept_fp32: str  # which node roles stayed fp32 ("none", "ffn-output, embeddings", …)
+    fp32_nodes: list[str]
+    why: str
+
+    @property
+    def label(self) -> str:
+        """ONNX Runtime's name for the kernel pair (activations, weights), e.g. U8U8-per-channel, and what stayed fp32."""
+        kind = "".join("U8" if dtype == "uint8" else "S8" for dtype in (self.activations, self.weights))
+        return f"{kind}-{self.granularity}" + ("-reduce-range" if self.reduce_range else "") + \
+            ("" if self.kept_fp32 == "none" else f", fp32: {self.kept_fp32}")
+
+
 class Variant(_Model):
     id: str
     format: Format
@@ -103,6 +123,7 @@ class Variant(_Model):
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     transforms: list[str] = []
+    quantization: Quantization | None = None  # int8 variants: the scheme
     export_check: ExportCheck
 
     @property
@@ -165,6 +186,20 @@ class GoldenInfo(_Model):
     seq_len: int
 
 
+class Platform(_Model):
+    """Where a verdict was reached. Kernels differ between machines (ORT's int8 on AVX2 is not the arithmetic of
+    AVX-512 VNNI), so a verdict holds for this CPU class, engine and library versions: `verify` replays elsewhere."""
+
+    cpu_class: str
+    cpu_features: list[str]
+    engine: str  # what really ran, e.g. "onnxruntime (CPUExecutionProvider)" or "torch (cpu)"
+    versions: dict[str, str]  # the runtime libraries that computed the outputs
+
+    def describe(self) -> str:
+        versions = ", ".join(f"{name} {version}" for name, version in self.versions.items())
+        return f"{self.cpu_class}, {self.engine}" + (f", {versions}" if versions else "")
+
+
 class Validation(_Model):
     report: str
     variant: str
@@ -173,6 +208,7 @@ class Validation(_Model):
     profile: str
     passed: bool
     created: str
+    platform: Platform | None = None  # None in records written before npuport recorded it
 
 
 class PackageInfo(_Model):

@@ -235,10 +235,12 @@ def convert_model(
         tokenizer.save_pretrained(str(staging / "tokenizer"))
         heads, hidden = _model_shape(config)
         problem = config.get("problem_type") or "single_label_classification"
+        threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
         base = {
             "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
             "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
             "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
+            "threshold": threshold,
         }
         jobs = _jobs(model_dir, staging, options, plans, base)
         progress({"event": "total", "steps": _steps_total(jobs)})
@@ -260,7 +262,7 @@ def convert_model(
         tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
         source = SourceInfo(
             path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
-            id2label=config["id2label"], problem_type=problem, threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
+            id2label=config["id2label"], problem_type=problem, threshold=threshold,
             max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names, **facts,
         )
         manifest = Manifest(

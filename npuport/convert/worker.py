@@ -50,6 +50,7 @@ class Job:
     num_labels: int
     num_heads: int
     hidden_size: int
+    threshold: float = 0.5
     buckets: list[dict[str, int]] = field(default_factory=list)
     raw_shapes: list[str] = field(default_factory=list)  # onnx-export: unfused exports the fusion step reads
 
@@ -81,6 +82,7 @@ class StepContext:
         self.golden = GoldenInputs.load(self.root / INPUTS_FILE)
         self._model = None
         self.facts: dict[str, Any] | None = None  # what convert records about the source, once it is loaded
+        self.quantization: dict[str, dict[str, Any]] = {}  # variant id → its int8 scheme (the most fp32 of its files)
 
     def release_model(self) -> None:
         self._model = None
@@ -144,6 +146,7 @@ class StepContext:
             "opset": self.job.opset if plan.format == "onnx" else None,
             "inputs": [s.model_dump() for s in inputs], "outputs": [s.model_dump() for s in outputs],
             "transforms": transforms, "export_check": worst, "seconds": time.perf_counter() - started,
+            "quantization": self.quantization.pop(plan.id, None),
         }
 
 
@@ -245,15 +248,43 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
     from npuport.convert.fp16 import convert_onnx_fp16
     from npuport.convert.quantize import quantize_onnx_int8
 
-    transform = convert_onnx_fp16 if group.job.step == "onnx-fp16" else quantize_onnx_int8
-
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         source = group.root / fp32_onnx_path("static" if bucket else "dynamic", bucket)
         if not source.exists():
             raise ConversionError(f"{path.name} needs {source.name}, which was not built")
-        return path, transform(source, path)
+        if group.job.step == "onnx-fp16":
+            return path, convert_onnx_fp16(source, path)
+        transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket))
+        variant_id = f"onnx-int8-{'static' if bucket else 'dynamic'}"
+        earlier = group.quantization.get(variant_id)
+        if earlier is None or len(scheme.fp32_nodes) > len(earlier["fp32_nodes"]):
+            group.quantization[variant_id] = scheme.model_dump()
+        return path, transforms
 
     return _build_all(group, write)
+
+
+def _int8_failures(group: StepContext, path: Path, bucket: Bucket | None) -> list[str]:
+    """The int8 profile's failing checks for a candidate file on the golden texts (as validate runs them)."""
+    from npuport.runtime.buckets import BucketPolicy
+    from npuport.runtime.execute import run_feed, to_probabilities
+    from npuport.runtime.ort_runner import OrtRunner
+    from npuport.validate.metrics import compare
+    from npuport.validate.profiles import DEFAULT_PROFILES
+
+    profile, golden, job = DEFAULT_PROFILES["int8"], group.golden, group.job
+    inputs, outputs = _symbolic_specs(job, "float32")
+    fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
+    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
+    step = bucket.batch if bucket else 16
+    policy = BucketPolicy([bucket] if bucket else None)
+    with OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket)) as runner:
+        logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),
+                                          policy, job.pad_token_id) for s in range(0, len(order), step)])
+    want, got = (to_probabilities(x, job.activation) for x in (group.reference()[order], logits))
+    comparison = compare(want, got, atol=profile.atol, rtol=profile.rtol, threshold=job.threshold, top_k=profile.top_k,
+                         bernoulli=job.activation == "sigmoid")
+    return [check.describe() for check in profile.checks(comparison) if not check.passed]
 
 
 STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {

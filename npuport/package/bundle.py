@@ -34,6 +34,7 @@ class PackageResult:
     variants: list[str]
     files: int
     bytes: int
+    validated_on: dict[str, str]  # variant id → where its verdict was reached (CPU class, engine, versions)
 
 
 def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
@@ -126,7 +127,9 @@ def build_package(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     tarball = write_archive(final, final.with_name(final.name + ".tar.gz")) if archive else None
-    return PackageResult(final, tarball, [v.id for v in kept], files, size)
+    where = {record.variant: record.platform.describe() if record.platform else "an unrecorded machine"
+             for _, record in selected}
+    return PackageResult(final, tarball, [v.id for v in kept], files, size, where)
 
 
 def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:

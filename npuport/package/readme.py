@@ -25,8 +25,9 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
     for variant in manifest.variants:
         record = next(v for v in manifest.validations if v.variant == variant.id)
         shapes = ", ".join(str(b) for b in variant.buckets) if variant.shape == "static" else "dynamic"
+        where = f", {record.platform.describe()}" if record.platform else ""
         lines.append(f"| {variant.id} | {variant.format} | {variant.precision} | {shapes} | "
-                     f"{record.profile} profile, {record.device}, {record.created} | {record.report} |")
+                     f"{record.profile} profile, {record.device}{where}, {record.created} | {record.report} |")
     lines += [
         "",
         "## On the target machine",
@@ -36,6 +37,11 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
         f"npuport verify . --device {info.device}   # hashes, then the golden inputs replayed against the stored reference",
         f"npuport predict . --device {info.device} --text \"…\"",
         "```",
+        "",
+        "**Run `verify` on the machine you ship to.** A verdict holds for the CPU class, engine and library versions",
+        "it was reached on (the table above): int8 and bf16 kernels compute differently on AVX2, AVX-512 VNNI, AMX and",
+        "Arm CPUs. On a machine of another class `verify` says so in its first line, and its pass or fail is that",
+        "machine's own replay.",
         "",
         "`verify` needs no source model: `golden/inputs.npz` holds the token ids of the bundled corpus texts and",
         "`golden/reference.npz` the fp32 eager CPU logits on them; it applies the same profile limits as the",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from npuport.errors import IntegrityError, ManifestError
 from npuport.fsutil import sha256_file
-from npuport.manifest import Manifest
+from npuport.manifest import Manifest, Validation
 from npuport.package.archive import safe_extract
 from npuport.package.bundle import SUMS_FILE
 from npuport.runtime.device import Device
@@ -24,10 +24,39 @@ class VerifyResult:
     device: str
     files_checked: int
     results: list[VariantValidation]
+    differences: list[str]  # how this machine differs from where the packaged verdicts were reached
 
     @property
     def passed(self) -> bool:
         return all(self.results)
+
+    @property
+    def machine_line(self) -> str:
+        """Where this replay ran, set against where the package was validated: the first thing a user must know."""
+        here = "; ".join(sorted({r.platform.describe() for r in self.results}))
+        if not self.differences:
+            return f"this machine ({here}) is the kind the package was validated on"
+        return (f"this machine ({here}) is NOT the kind the package was validated on: {'; '.join(self.differences)}. "
+                "The verdict below is this machine's own replay of the golden inputs, not the packaged one")
+
+
+def platform_differences(packaged: list[Validation], results: list[VariantValidation]) -> list[str]:
+    """Per difference (CPU class, engine, library version), one phrase naming the variants it concerns."""
+    found: dict[str, list[str]] = {}
+    records = {record.variant: record.platform for record in packaged}
+    for result in results:
+        there, here = records.get(result.variant), result.platform
+        if there is None:
+            found.setdefault("the package does not record where it was validated", []).append(result.variant)
+            continue
+        if there.cpu_class != here.cpu_class:
+            found.setdefault(f"CPU class {here.cpu_class} here, {there.cpu_class} at validation", []).append(result.variant)
+        if there.engine != here.engine:
+            found.setdefault(f"{here.engine} here, {there.engine} at validation", []).append(result.variant)
+        for library, version in here.versions.items():
+            if there.versions.get(library, version) != version:
+                found.setdefault(f"{library} {version} here, {there.versions[library]} at validation", []).append(result.variant)
+    return [f"{what} ({', '.join(variants)})" for what, variants in found.items()]
 
 
 def check_sums(package: Path) -> int:
@@ -85,4 +114,4 @@ def verify_package(
             if progress:
                 progress(variant.id)
             results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, load, threads))
-    return VerifyResult(source, str(target), files, results)
+    return VerifyResult(source, str(target), files, results, platform_differences(manifest.validations, results))

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from npuport.errors import InputError
-from npuport.manifest import Bucket, Manifest, Variant
+from npuport.manifest import Bucket, Manifest, Platform, Variant
 from npuport.runtime.buckets import BucketPolicy, length_groups, pad_to_bucket
-from npuport.runtime.device import Device
+from npuport.runtime.device import Device, cpu_class
 from npuport.runtime.encode import TextEncoder
 from npuport.runtime.execute import run_chunks, to_probabilities
 from npuport.runtime.ort_runner import OrtRunner
@@ -78,6 +78,16 @@ class Classifier:
         if sessions:
             return f"onnxruntime ({', '.join(dict.fromkeys(p for r in sessions for p in r.providers))})"
         return f"torch ({self.device})"
+
+    @property
+    def platform(self) -> Platform:
+        """This machine as far as the outputs depend on it: CPU class, engine, and the versions that computed them."""
+        import sys
+
+        cpu = cpu_class()
+        libraries = ("onnxruntime",) if self.variant.format == "onnx" else ("torch", "torch_npu")
+        versions = {name: str(getattr(sys.modules[name], "__version__", "unknown")) for name in libraries if name in sys.modules}
+        return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine, versions=versions)
 
     def describe(self) -> str:
         return f"{self.variant_id} on {self.device} via {self.engine}; {self.chosen_because}"

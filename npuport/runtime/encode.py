@@ -4,14 +4,18 @@ Fast tokenizers change their Rust-side truncation/padding state on every call, a
 once fail ("Already borrowed"), so calls are serialised by a lock; padding is done here in numpy, not by
 the tokenizer. With a fast tokenizer, two private copies of its Rust backend are configured once (one without
 truncation, one truncating at max_length) and called directly: the same token ids as the transformers call,
-without its per-call Python overhead (a large share of a small model's latency).
+without its per-call Python overhead (a large share of a small model's latency). A saved fast tokenizer
+(`tokenizer.json`, which convert always writes) is read with the `tokenizers` library alone (`SavedTokenizer`), so
+running an ONNX variant imports neither transformers nor torch; other tokenizers go through transformers.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,14 +41,48 @@ class Encoded:
         return [len(ids) for ids in self.rows["input_ids"]]
 
 
+@dataclass(frozen=True)
+class SavedTokenizer:
+    """A fast tokenizer saved by transformers, read without it: the Rust backend, the pad id, the truncation side."""
+
+    backend: Tokenizer
+    pad_token_id: int | None
+    truncation_side: str
+
+    @classmethod
+    def load(cls, directory: Path) -> SavedTokenizer | None:
+        """None when `directory` holds no tokenizer.json (a slow tokenizer: transformers must load it)."""
+        if not (directory / "tokenizer.json").is_file():
+            return None
+        from tokenizers import Tokenizer
+
+        config = _json(directory / "tokenizer_config.json")
+        special = _json(directory / "special_tokens_map.json")
+        backend = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        pad = config.get("pad_token") or special.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        return cls(backend, backend.token_to_id(pad) if isinstance(pad, str) else None,
+                   str(config.get("truncation_side") or "right"))
+
+
+def _json(path: Path) -> dict:  # type: ignore[type-arg]
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
 class TextEncoder:
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, input_names: list[str], max_length: int) -> None:
+    def __init__(self, tokenizer: SavedTokenizer | PreTrainedTokenizerBase, input_names: list[str], max_length: int) -> None:
         self.tokenizer = tokenizer
         self.input_names = input_names
         self.max_length = max_length
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
         self._lock = threading.Lock()
         self._backends = _fixed_backends(tokenizer, max_length) if set(input_names) <= set(_BACKEND_COLUMNS) else None
+        if self._backends is None and isinstance(tokenizer, SavedTokenizer):
+            raise ManifestError(f"the model takes {input_names}; a tokenizer read without transformers gives only "
+                                f"{', '.join(_BACKEND_COLUMNS)}")
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         """Tokenize once in full; only texts over max_length are tokenized again with truncation."""
@@ -95,10 +133,13 @@ class TextEncoder:
         return feed
 
 
-def _fixed_backends(tokenizer: PreTrainedTokenizerBase, max_length: int) -> tuple[Tokenizer, Tokenizer] | None:
+def _fixed_backends(tokenizer: SavedTokenizer | PreTrainedTokenizerBase, max_length: int) -> tuple[Tokenizer, Tokenizer] | None:
     """Two copies of a fast tokenizer's Rust backend: (no truncation, truncation at max_length); None if slow."""
-    backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
-    if backend is None:
+    if isinstance(tokenizer, SavedTokenizer):
+        backend, side = tokenizer.backend, tokenizer.truncation_side
+    elif getattr(tokenizer, "is_fast", False):
+        backend, side = tokenizer.backend_tokenizer, getattr(tokenizer, "truncation_side", "right") or "right"
+    else:
         return None
     from tokenizers import Tokenizer
 
@@ -106,6 +147,5 @@ def _fixed_backends(tokenizer: PreTrainedTokenizerBase, max_length: int) -> tupl
     for copy in (full, cut):
         copy.no_padding()
     full.no_truncation()
-    cut.enable_truncation(max_length, strategy="longest_first",
-                          direction=getattr(tokenizer, "truncation_side", "right") or "right")
+    cut.enable_truncation(max_length, strategy="longest_first", direction=side)
     return full, cut

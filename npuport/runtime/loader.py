@@ -14,7 +14,7 @@ from npuport.errors import InputError, ManifestError
 from npuport.manifest import Bucket, Manifest, Variant
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.device import Device, DeviceType
-from npuport.runtime.encode import TextEncoder
+from npuport.runtime.encode import SavedTokenizer, TextEncoder
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
@@ -102,13 +102,17 @@ def effective_max_length(manifest: Manifest, variant: Variant) -> int:
     return manifest.source.max_length
 
 
-def _tokenizer(root: Path, manifest: Manifest) -> PreTrainedTokenizerBase:
-    from transformers import AutoTokenizer
-
+def _tokenizer(root: Path, manifest: Manifest) -> SavedTokenizer | PreTrainedTokenizerBase:
+    """The saved tokenizer, read with `tokenizers` alone where it can be (no transformers, no torch)."""
     directory = root / manifest.tokenizer.directory
     try:
+        saved = SavedTokenizer.load(directory)
+        if saved is not None:
+            return saved
+        from transformers import AutoTokenizer
+
         return AutoTokenizer.from_pretrained(str(directory))
-    except Exception as exc:  # transformers raises many types for an unusable tokenizer directory
+    except Exception as exc:  # tokenizers and transformers raise many types for an unusable tokenizer directory
         raise ManifestError(f"cannot load the tokenizer saved in {directory}: {str(exc).splitlines()[0][:200]}") from exc
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from npuport.fsutil import write_text_atomic
-from npuport.manifest import Manifest
+from npuport.manifest import Manifest, Platform
 
 REPORT_SCHEMA = "npuport.validation/1"
 
@@ -94,6 +94,11 @@ def cell(entry: dict[str, Any], key: str, style: str, comparison: str = "end_to_
     return style.format(value)
 
 
+def _where(entry: dict[str, Any]) -> str:
+    platform = entry.get("platform")
+    return Platform.model_validate(platform).describe() if platform else "an unrecorded machine"
+
+
 def markdown(document: dict[str, Any]) -> str:
     entries = document["variants"]
     lines = [
@@ -104,6 +109,10 @@ def markdown(document: dict[str, Any]) -> str:
         "decision flips are counted apart where the reference lies within the profile's tolerance of the threshold "
         "(borderline) and where it does not (real). Untied top-1/top-k count a different pick as agreement when "
         "the reference scores both labels within the profile's tolerance (the checks use these).",
+        "",
+        f"Computed on: {'; '.join(sorted({_where(e) for e in entries}))}. A verdict holds for this CPU class and these "
+        "libraries (int8 and bf16 kernels differ between instruction sets): on another machine, `npuport verify` "
+        "replays the golden inputs there.",
         "",
         f"**Verdict: {'PASS' if document['passed'] else 'FAIL'}** — "
         f"{sum(e['passed'] for e in entries)} of {len(entries)} variants pass their profile.",
@@ -137,7 +146,7 @@ def markdown(document: dict[str, Any]) -> str:
         limits = ", ".join(f"{k}={v}" for k, v in e["profile"].items() if k != "name" and v is not None)
         buckets = ", ".join(f"{b['bucket']}: {b['texts']} texts" for b in e["buckets"])
         lines.append(f"- **{e['variant']}** — {e['engine']}; profile {e['profile']['name']} ({limits}); "
-                     f"{e['end_to_end']['probabilities']['texts']} text rows ({buckets}); sha256 {e['sha256'][:16]}…; "
+                     f"{e['end_to_end']['probabilities']['texts']} text rows ({buckets}); on {_where(e)}; sha256 {e['sha256'][:16]}…; "
                      f"reference: {e['reference']}")
     notes = [(e["variant"], c) for e in entries for c in e["caveats"]]
     if notes:

@@ -73,5 +73,5 @@ def _record(root: Path, report: Path, results: list[VariantValidation]) -> None:
     done = {(r.variant, r.device) for r in results}
     kept = [v for v in manifest.validations if (v.variant, v.device) not in done]
     new = [Validation(report=where, variant=r.variant, sha256=r.digest, device=r.device, profile=r.profile.name,
-                      passed=r.passed, created=created) for r in results]
+                      passed=r.passed, created=created, platform=r.platform) for r in results]
     manifest.model_copy(update={"validations": kept + new}).save(root)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from npuport.errors import InputError
-from npuport.manifest import Bucket, Manifest, Variant
+from npuport.manifest import Bucket, Manifest, Platform, Variant
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.device import Device
 from npuport.runtime.execute import to_probabilities
@@ -47,6 +47,7 @@ class VariantValidation:
     shape: str
     device: str
     engine: str
+    platform: Platform
     profile: Profile
     end_to_end: Comparison
     end_to_end_logits: Comparison
@@ -69,7 +70,8 @@ class VariantValidation:
     def as_dict(self) -> dict[str, Any]:
         return {
             "variant": self.variant, "sha256": self.digest, "format": self.format, "precision": self.precision,
-            "shape": self.shape, "device": self.device, "engine": self.engine, "passed": self.passed,
+            "shape": self.shape, "device": self.device, "engine": self.engine,
+            "platform": self.platform.model_dump(), "passed": self.passed,
             "profile": self.profile.limits(), "checks": [c.as_dict() for c in self.checks], "failures": self.failures,
             "end_to_end": {"probabilities": self.end_to_end.as_dict(), "logits": self.end_to_end_logits.as_dict()},
             "device_only": self.device_only.as_dict() if self.device_only else None,
@@ -160,7 +162,7 @@ def validate_variant(
 ) -> VariantValidation:
     """Run `variant` on `device` (and on the CPU for the device-only comparison) and judge it by `profile`."""
     with load(root, variant.id, str(device), threads) as classifier:
-        engine = classifier.engine
+        engine, platform = classifier.engine, classifier.platform
         rows, logits, spans = run_variant(classifier, reference.golden)
     activation = manifest.source.activation
     options = dict(atol=profile.atol, rtol=profile.rtol, threshold=manifest.source.threshold, top_k=profile.top_k,
@@ -178,7 +180,7 @@ def validate_variant(
     buckets = [_bucket_summary(span, want, got, options) for span in spans]
     return VariantValidation(
         variant=variant.id, digest=variant.digest, format=variant.format, precision=variant.precision,
-        shape=variant.shape, device=str(device), engine=engine, profile=profile, end_to_end=end_to_end,
+        shape=variant.shape, device=str(device), engine=engine, platform=platform, profile=profile, end_to_end=end_to_end,
         end_to_end_logits=end_to_end_logits, device_only=device_only, buckets=buckets,
         checks=profile.checks(end_to_end),
         caveats=caveats(manifest, variant, device, want, buckets, reference.origin),

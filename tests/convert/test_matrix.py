@@ -133,7 +133,12 @@ def test_int8_quantizes_matmul_weights(converted):
     model = onnx.load(str(result.root / result.manifest.variant("onnx-int8-dynamic").files[0].path))
     ops = {n.op_type for n in model.graph.node}
     assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QAttention"}, ops
-    assert any(t.data_type == onnx.TensorProto.INT8 for t in model.graph.initializer)
+    # uint8 weights (U8U8): exact integer products on every x86 instruction set, so no int8 weight anywhere
+    dtypes = {t.data_type for t in model.graph.initializer}
+    assert onnx.TensorProto.UINT8 in dtypes and onnx.TensorProto.INT8 not in dtypes
+    scheme = result.manifest.variant("onnx-int8-dynamic").quantization
+    assert scheme is not None and (scheme.weights, scheme.activations, scheme.kept_fp32) == ("uint8", "uint8", "none")
+    assert "dynamic-quantization:U8U8-per-channel" in result.manifest.variant("onnx-int8-dynamic").transforms
     fp32 = result.root / result.manifest.variant("onnx-fp32-dynamic").files[0].path
     assert (result.root / result.manifest.variant("onnx-int8-dynamic").files[0].path).stat().st_size < fp32.stat().st_size / 2
 

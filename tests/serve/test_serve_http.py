@@ -245,7 +245,8 @@ def test_health_is_503_until_warm_up_finishes_then_metadata_and_metrics(classifi
         assert warming.status_code == 503 and warming.json() == {"status": "warming up"}
         assert metrics(server.url)["npuport_ready"] == 0
         gated.gate.set()
-        wait_until(lambda: httpx.get(f"{server.url}/health").status_code == 200, "ready after warm-up")
+        # poll readiness on /metrics: polling /health would race warm-up and add 503s to the count checked below
+        wait_until(lambda: metrics(server.url)["npuport_ready"] == 1, "ready after warm-up")
         assert httpx.get(f"{server.url}/health").json() == {"status": "ready", "variant": "onnx-fp32-dynamic", "device": "cpu"}
         about = httpx.get(f"{server.url}/metadata").json()
         assert httpx.post(f"{server.url}/predict", json={"texts": TEXTS[:2]}).status_code == 200
