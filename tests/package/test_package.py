@@ -22,6 +22,7 @@ from npuport.package.archive import safe_extract
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
 from npuport.runtime import load
+from npuport.runtime.device import CpuClass, cpu_class
 from npuport.validate.run import validate_artifacts
 
 SHIPPED = ["onnx-fp32-dynamic", "onnx-fp16-static", "torchscript-fp32-dynamic", "onnx-int8-dynamic"]
@@ -55,6 +56,9 @@ def test_only_variants_validated_on_the_device_are_packaged(package, artifacts):
     assert package.archive is not None and tarfile.is_tarfile(package.archive)
     readme = (package.directory / "README.md").read_text()
     assert "npuport verify . --device cpu" in readme and "onnx-int8-dynamic" in readme
+    here = cpu_class().name
+    assert "Run `verify` on the machine you ship to" in readme and f"cpu, {here}, onnxruntime" in readme
+    assert set(package.validated_on) == set(SHIPPED) and all(w.startswith(here) for w in package.validated_on.values())
 
 
 def test_packaging_refuses_what_did_not_pass_for_that_device(artifacts, tmp_path):  # type: ignore[no-untyped-def]
@@ -87,6 +91,21 @@ def test_verify_passes_on_the_untouched_package_dir_and_archive(package):  # typ
     cli = CliRunner().invoke(app, ["verify", str(package.archive)])
     assert cli.exit_code == 0, cli.output
     assert "hashes OK" in cli.output and "onnx-int8-dynamic" in cli.output
+
+
+def test_verify_on_another_cpu_class_says_so_first_and_gates_on_its_own_replay(package, monkeypatch):  # type: ignore[no-untyped-def]
+    same = CliRunner().invoke(app, ["verify", str(package.directory)])
+    assert same.output.splitlines()[0].startswith(f"this machine ({cpu_class().name}") and "is the kind" in same.output
+    other = "x86-64-avx2" if cpu_class().name != "x86-64-avx2" else "x86-64-avx512-vnni"
+    monkeypatch.setattr("npuport.runtime.classifier.cpu_class", lambda: CpuClass(other, ("avx2",)))
+    result = verify_package(package.directory)
+    assert result.passed and len(result.results) == len(SHIPPED)  # the replay here decides, and it ran every variant
+    assert any(f"CPU class {other} here, {cpu_class().name} at validation" in d for d in result.differences)
+    cli = CliRunner().invoke(app, ["verify", str(package.directory)])
+    first = cli.output.splitlines()[0]
+    assert cli.exit_code == 0 and "is NOT the kind the package was validated on" in first and other in first
+    report = json.loads(CliRunner().invoke(app, ["verify", str(package.directory), "--json"]).output)
+    assert report["differences"] and "NOT the kind" in report["machine"]
 
 
 def test_verify_fails_on_a_tampered_package(package, tmp_path):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from npuport.cli import app
 from npuport.errors import InputError
 from npuport.fsutil import sha256_file
 from npuport.manifest import Bucket, Manifest, VariantFile
+from npuport.runtime.device import cpu_class
 from npuport.validate.profiles import DEFAULT_PROFILES, resolve_profiles
 from npuport.validate.run import validate_artifacts
 from npuport.validate.validator import MIN_TEXTS_PER_BUCKET, assign_to_buckets
@@ -97,6 +98,19 @@ def test_reports_are_written_and_honest_about_what_they_test(validated):  # type
     markdown = run.markdown_report.read_text()
     assert "| onnx-int8-dynamic | PASS |" in markdown and "cosine mean" in markdown and "top-1" in markdown
     assert run.markdown_report.parent == root / "reports"
+    here = cpu_class().name
+    assert entry["platform"]["cpu_class"] == here and f"Computed on: {here}" in markdown
+
+
+def test_every_verdict_records_the_cpu_class_engine_and_versions(validated):  # type: ignore[no-untyped-def]
+    root, _ = validated
+    for record in Manifest.load(root).validations:
+        platform = record.platform
+        assert platform is not None and platform.cpu_class == cpu_class().name
+        library = "onnxruntime" if record.variant.startswith("onnx") else "torch"
+        assert set(platform.versions) == {library} and platform.engine.startswith(library)
+        if library == "onnxruntime":
+            assert platform.engine == "onnxruntime (CPUExecutionProvider)"
 
 
 def test_a_perturbed_variant_fails_naming_the_check(converted, tmp_path):  # type: ignore[no-untyped-def]

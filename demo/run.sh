@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make demo`: every stage on the zoo models, each stage timed; a summary table at the end.
+# Usage: demo/run.sh BIN MODEL… (BIN: the virtualenv's bin directory). BENCH_VARIANTS and CONVERT_ARGS come from make.
+set -uo pipefail
+bin=$1; shift
+models=("$@")
+arts=("${models[@]/#/artifacts/}")
+stages=()
+now() { echo "${EPOCHREALTIME/./}"; }  # microseconds
+started=$(now)
+
+stage() {  # stage NAME COMMAND…: run, time, stop the demo on failure
+  local name=$1; shift
+  local t0; t0=$(now)
+  "$@" || { echo "demo: stage '$name' failed" >&2; exit 1; }
+  stages+=("$name $(( $(now) - t0 ))")
+}
+
+each() {  # each CMD…: run CMD with every model's artifacts directory appended, one at a time
+  local m
+  for m in "${arts[@]}"; do "$@" "$m" || return 1; done
+}
+
+parity() {  # exit 8 (a variant failed its profile) is a result to report, not a reason to stop
+  local m rc
+  for m in "${arts[@]}"; do "$bin/npuport" validate "$m"; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 8 ] || return $rc; done
+}
+
+convert_all() {
+  local m
+  for m in "${models[@]}"; do "$bin/npuport" convert "artifacts/zoo/$m" -o "artifacts/$m" ${CONVERT_ARGS:-} || return 1; done
+}
+
+package_all() {
+  "$bin/npuport" package artifacts/structbert-tiny-zh -o dist/structbert-tiny-zh --triton || return 1
+  local m
+  for m in "${models[@]:1}"; do "$bin/npuport" package "artifacts/$m" -o "dist/$m" || return 1; done
+}
+
+verify_all() {
+  local m
+  for m in "${models[@]}"; do echo "\$ npuport verify dist/$m.tar.gz"; "$bin/npuport" verify "dist/$m.tar.gz" || return 1; done
+}
+
+stage zoo "$bin/npuport" zoo build all
+stage convert convert_all
+stage predict "$bin/npuport" predict artifacts/structbert-tiny-zh --text "今天天气真好，心情非常愉快！" --text "我失去了最好的朋友，太难过了。" --top-k 3
+stage predict-every-variant "$bin/python" demo/predict_every_variant.py "${arts[@]}"
+stage validate parity
+stage eval each "$bin/npuport" eval
+stage bench each "$bin/npuport" bench --variants "$BENCH_VARIANTS" --max-batches 6
+stage report "$bin/npuport" report "${arts[@]}"
+stage package package_all
+stage verify verify_all
+
+total=$(( $(now) - started ))
+echo
+echo "demo stages (wall time; CPU flags: $(grep -o -E 'avx512[a-z_]*|avx_vnni|amx[a-z_]*|avx2' /proc/cpuinfo | sort -u | tr '\n' ' '))"
+for entry in "${stages[@]}" "total $total"; do
+  read -r name micros <<<"$entry"
+  awk -v n="$name" -v u="$micros" -v t="$total" 'BEGIN { printf "  %-22s %7.1f s  %5.1f%%\n", n, u / 1e6, 100 * u / t }'
+done
