@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: every stage on the zoo models, each stage timed; a summary table at the end.
-# Usage: demo/run.sh BIN MODEL… (BIN: the virtualenv's bin directory). BENCH_VARIANTS and CONVERT_ARGS come from make.
+# Usage: demo/run.sh BIN MODEL… (BIN: the virtualenv's bin directory); BENCH_VARIANTS and LARGE_CONVERT_ARGS come from make.
 set -uo pipefail
 bin=$1; shift
 models=("$@")
@@ -26,9 +26,13 @@ parity() {  # exit 8 (a variant failed its profile) is a result to report, not a
   for m in "${arts[@]}"; do "$bin/npuport" validate "$m"; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 8 ] || return $rc; done
 }
 
-convert_all() {
+convert_all() {  # the first (small) model to the whole matrix, the others with LARGE_CONVERT_ARGS
+  "$bin/npuport" convert "artifacts/zoo/${models[0]}" -o "artifacts/${models[0]}" || return 1
   local m
-  for m in "${models[@]}"; do "$bin/npuport" convert "artifacts/zoo/$m" -o "artifacts/$m" ${CONVERT_ARGS:-} || return 1; done
+  for m in "${models[@]:1}"; do
+    echo "\$ npuport convert artifacts/zoo/$m -o artifacts/$m ${LARGE_CONVERT_ARGS:-}"
+    "$bin/npuport" convert "artifacts/zoo/$m" -o "artifacts/$m" ${LARGE_CONVERT_ARGS:-} || return 1
+  done
 }
 
 package_all() {
