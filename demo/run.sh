@@ -59,7 +59,7 @@ stage verify verify_all
 
 total=$(( $(now) - started ))
 echo
-echo "demo stages (wall time; CPU flags: $(grep -o -E 'avx512[a-z_]*|avx_vnni|amx[a-z_]*|avx2' /proc/cpuinfo | sort -u | tr '\n' ' '))"
+echo "demo stages (wall time; CPU flags: $(grep -o -E 'avx512[a-z0-9_]*|avx_vnni|amx[a-z0-9_]*|avx2' /proc/cpuinfo | sort -u | tr '\n' ' '))"
 for entry in "${stages[@]}" "total $total"; do
   read -r name micros <<<"$entry"
   awk -v n="$name" -v u="$micros" -v t="$total" 'BEGIN { printf "  %-22s %7.1f s  %5.1f%%\n", n, u / 1e6, 100 * u / t }'

@@ -240,7 +240,7 @@ def convert_model(
             "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
             "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
             "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
-            "threshold": threshold,
+            "threshold": threshold, "int8_weights": options.int8_weights,
         }
         jobs = _jobs(model_dir, staging, options, plans, base)
         progress({"event": "total", "steps": _steps_total(jobs)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from npuport.convert.quantize import INT8_WEIGHTS
 from npuport.errors import ConversionError
 from npuport.manifest import Bucket, Format, Precision, ShapeMode
 from npuport.runtime.buckets import DEFAULT_BUCKETS, parse_buckets
@@ -51,6 +52,7 @@ class ConvertOptions:
     opset: int = DEFAULT_OPSET
     fuse: str = "dynamic"  # which ONNX variants get ORT transformer fusion: dynamic | all | none
     int8_static: bool = False  # int8 is dynamic-shape only unless asked
+    int8_weights: str = "uint8"  # see convert.quantize.SCHEMES
 
     def __post_init__(self) -> None:
         for name, values, allowed in (
@@ -61,6 +63,8 @@ class ConvertOptions:
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:
                 raise ConversionError(f"unknown {name} {unknown or '(none)'}; choose from {', '.join(allowed)}")
+        if self.int8_weights not in INT8_WEIGHTS:
+            raise ConversionError(f"--int8-weights must be one of {', '.join(INT8_WEIGHTS)}, got {self.int8_weights!r}")
         if self.fuse not in FUSE_CHOICES:
             raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:

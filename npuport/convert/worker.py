@@ -51,6 +51,7 @@ class Job:
     num_heads: int
     hidden_size: int
     threshold: float = 0.5
+    int8_weights: str = "uint8"
     buckets: list[dict[str, int]] = field(default_factory=list)
     raw_shapes: list[str] = field(default_factory=list)  # onnx-export: unfused exports the fusion step reads
 
@@ -254,7 +255,8 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
             raise ConversionError(f"{path.name} needs {source.name}, which was not built")
         if group.job.step == "onnx-fp16":
             return path, convert_onnx_fp16(source, path)
-        transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket))
+        transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket),
+                                                group.job.int8_weights)
         variant_id = f"onnx-int8-{'static' if bucket else 'dynamic'}"
         earlier = group.quantization.get(variant_id)
         if earlier is None or len(scheme.fp32_nodes) > len(earlier["fp32_nodes"]):

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnx
+import onnx.numpy_helper
+import pytest
 
+from npuport.convert.pipeline import convert_model
+from npuport.convert.plan import ConvertOptions
 from npuport.convert.quantize import LADDER, node_roles, quantize_onnx_int8
+from npuport.errors import ConversionError
+from npuport.validate.run import validate_artifacts
 
 
 def fp32_onnx(converted, arch: str) -> Path:  # type: ignore[no-untyped-def]
@@ -43,3 +49,20 @@ def test_the_first_rung_that_passes_is_kept_and_recorded(converted, tmp_path):  
 def test_a_passing_first_rung_keeps_nothing_in_fp32(converted, tmp_path):  # type: ignore[no-untyped-def]
     _, scheme = quantize_onnx_int8(fp32_onnx(converted, "bert"), tmp_path / "int8.onnx", lambda path: [])
     assert (scheme.kept_fp32, scheme.fp32_nodes) == ("none", [])
+
+
+def test_seven_bit_int8_weights_are_the_fast_portable_alternative(tiny_model, tmp_path):  # type: ignore[no-untyped-def]
+    options = ConvertOptions(formats=("onnx",), precisions=("int8",), shapes=("dynamic",), int8_weights="int8-7bit")
+    result = convert_model(tiny_model("bert"), tmp_path / "bert", options, isolate=False)
+    variant = result.manifest.variant("onnx-int8-dynamic")
+    assert variant.quantization is not None and (variant.quantization.weights, variant.quantization.reduce_range) == ("int8", True)
+    assert variant.transforms == ["dynamic-quantization:U8S8-per-channel-reduce-range"]
+    weights = [t for t in onnx.load(str(tmp_path / "bert" / variant.files[0].path)).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2]
+    assert weights and all(abs(int(v)) <= 64 for t in weights for v in onnx.numpy_helper.to_array(t).ravel())  # 7 bits
+    assert validate_artifacts(tmp_path / "bert").passed
+
+
+def test_an_unknown_int8_scheme_is_refused():
+    with pytest.raises(ConversionError, match="--int8-weights must be one of uint8, int8-7bit"):
+        ConvertOptions(int8_weights="int4")
