@@ -66,15 +66,16 @@ def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8
 
     dtype, reduce_range, why = SCHEMES[weights]
     roles = node_roles(onnx.load(str(src), load_external_data=False))
+    tried: list[str] | None = None
     for rung, kept in LADDER:
         excluded = sorted(name for role in kept for name in roles[role])
-        if kept and not excluded:
-            continue  # nothing of that role in this graph: the same file as the rung before
+        if excluded == tried:
+            continue  # this graph has no node of the rung's new roles: the same file as the rung before
+        tried = excluded
         _quantize(src, dst, excluded, dtype == "int8", reduce_range)
         scheme = Quantization(method="dynamic", weights=dtype, activations="uint8", granularity="per-channel",  # type: ignore[arg-type]
                               reduce_range=reduce_range, kept_fp32=rung, fp32_nodes=excluded, why=f"{why}; {LADDER_WHY}")
-        failures = judge(dst)
-        if not failures:
+        if not judge(dst):
             break
     return [f"dynamic-quantization:{scheme.label}"], scheme
 
