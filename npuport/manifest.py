@@ -210,6 +210,10 @@ class Validation(_Model):
     created: str
     platform: Platform | None = None  # None in records written before npuport recorded it
 
+    @property
+    def where(self) -> str:
+        return self.platform.describe() if self.platform else "an unrecorded machine"
+
 
 class PackageInfo(_Model):
     """Set in a package's manifest: what it was built for and the profile limits its variants passed."""

@@ -273,12 +273,13 @@ def _int8_failures(group: StepContext, path: Path, bucket: Bucket | None) -> lis
     from npuport.runtime.ort_runner import OrtRunner
     from npuport.validate.metrics import compare
     from npuport.validate.profiles import DEFAULT_PROFILES
+    from npuport.validate.validator import DYNAMIC_BATCH
 
     profile, golden, job = DEFAULT_PROFILES["int8"], group.golden, group.job
     inputs, outputs = _symbolic_specs(job, "float32")
     fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
     order = fits[np.argsort(golden.lengths[fits], kind="stable")]
-    step = bucket.batch if bucket else 16
+    step = bucket.batch if bucket else DYNAMIC_BATCH
     policy = BucketPolicy([bucket] if bucket else None)
     with OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket)) as runner:
         logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),

@@ -127,9 +127,7 @@ def build_package(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     tarball = write_archive(final, final.with_name(final.name + ".tar.gz")) if archive else None
-    where = {record.variant: record.platform.describe() if record.platform else "an unrecorded machine"
-             for _, record in selected}
-    return PackageResult(final, tarball, [v.id for v in kept], files, size, where)
+    return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected})
 
 
 def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:

@@ -25,9 +25,8 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
     for variant in manifest.variants:
         record = next(v for v in manifest.validations if v.variant == variant.id)
         shapes = ", ".join(str(b) for b in variant.buckets) if variant.shape == "static" else "dynamic"
-        where = f", {record.platform.describe()}" if record.platform else ""
         lines.append(f"| {variant.id} | {variant.format} | {variant.precision} | {shapes} | "
-                     f"{record.profile} profile, {record.device}{where}, {record.created} | {record.report} |")
+                     f"{record.profile} profile, {record.device}, {record.where}, {record.created} | {record.report} |")
     lines += [
         "",
         "## On the target machine",

@@ -95,6 +95,7 @@ def cell(entry: dict[str, Any], key: str, style: str, comparison: str = "end_to_
 
 
 def _where(entry: dict[str, Any]) -> str:
+    """Where an entry's verdict was reached (older report entries do not say)."""
     platform = entry.get("platform")
     return Platform.model_validate(platform).describe() if platform else "an unrecorded machine"
 
