@@ -28,8 +28,8 @@ from rich.table import Table
 
 from npuport.bench import BenchOptions, bench_artifacts
 from npuport.bench.table import bench_table
-from npuport.errors import NpuportError
-from npuport.manifest import Manifest
+from npuport.core.errors import NpuportError
+from npuport.core.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,10 @@ def default_variants(root: Path) -> tuple[str, ...]:
 
 def validate_missing(root: Path, variants: tuple[str, ...], threads: int | None, console: Console) -> None:
     """Run `npuport validate` on cpu for the variants whose current files have no verdict yet."""
-    from npuport.validate.run import validate_artifacts
+    from npuport.validate.gate import validate_artifacts
 
     manifest = Manifest.load(root)
-    done = {(v.variant, v.sha256) for v in manifest.validations if v.device == "cpu"}
-    missing = [v for v in variants if (v, manifest.variant(v).digest) not in done]
+    missing = [v for v in variants if manifest.verdict(manifest.variant(v), "cpu") is None]
     if missing:
         console.print(f"validating {', '.join(missing)} in {root} on cpu …")
         validate_artifacts(root, "cpu", missing, threads=threads)

@@ -37,8 +37,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from npuport.corpus import ZH_LABELS, load_corpus
-from npuport.manifest import Manifest
+from npuport.core.corpus import ZH_LABELS, load_corpus
+from npuport.core.manifest import Manifest
 
 DEFAULT_ARTIFACTS = ("artifacts/structbert-tiny-zh", "artifacts/roberta-go-emotions")
 NPUPORT = [sys.executable, "-m", "npuport.cli", "serve"]
@@ -239,8 +239,8 @@ def _run_seed_server(model_dir: Path) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from npuport.model.source import load_source
     from npuport.serve.server import bind
-    from npuport.source import load_source
 
     source = load_source(model_dir)
     labels, sigmoid = source.info.labels, source.info.activation == "sigmoid"

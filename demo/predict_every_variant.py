@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from npuport.manifest import Manifest
+from npuport.core.manifest import Manifest
 from npuport.runtime import load
 
 TEXTS = {

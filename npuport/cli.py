@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from npuport.errors import NpuportError, ParityError
+from npuport.core.errors import NpuportError, ParityError
 
 if TYPE_CHECKING:
     from npuport.runtime.classifier import Prediction
@@ -85,7 +85,7 @@ def _variant_size(manifest: Any, variant: Any) -> str:
 @handle_errors
 def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
     """Architecture, labels, problem type, parameters, tokenizer and max length of a model directory."""
-    from npuport.source import load_source
+    from npuport.model.source import load_source
 
     source = load_source(model_dir)
     info = source.info.model_dump() | {"activation": source.info.activation, "tokenizer": type(source.tokenizer).__name__}
@@ -121,7 +121,7 @@ def convert(
     """Export a model directory to the TorchScript/ONNX × precision × shape matrix, each file checked."""
     from npuport.convert.pipeline import convert_model
     from npuport.convert.plan import ConvertOptions
-    from npuport.runtime.buckets import parse_buckets
+    from npuport.core.buckets import parse_buckets
 
     options = ConvertOptions(formats=_split(formats), precisions=_split(precisions) if precisions is not None else None,  # type: ignore[arg-type]
                              shapes=_split(shapes),  # type: ignore[arg-type]
@@ -175,7 +175,7 @@ class _progress:
 @handle_errors
 def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
     """Check every file's sha256 against the manifest and list the variants."""
-    from npuport.manifest import Manifest
+    from npuport.core.manifest import Manifest
 
     loaded = Manifest.load(artifacts)
     records = loaded.all_files()
@@ -208,9 +208,9 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text per line on stdout.")] = False,
 ) -> None:
     """Classify texts with a converted variant on cpu, cuda or npu: labels over threshold and every score."""
+    from npuport.core.decisions import parse_threshold
+    from npuport.core.texts import gather_texts
     from npuport.runtime import load
-    from npuport.runtime.classifier import parse_threshold
-    from npuport.runtime.texts import gather_texts
 
     texts = gather_texts(text, file)
     thresholds = parse_threshold(threshold) if threshold is not None else None
@@ -270,9 +270,9 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Prove parity: each variant on the device against the fp32 eager CPU reference, judged by its precision's profile."""
-    from npuport.runtime.texts import read_texts
+    from npuport.core.texts import read_texts
+    from npuport.validate.gate import validate_artifacts
     from npuport.validate.profiles import resolve_profiles
-    from npuport.validate.run import validate_artifacts
 
     profiles = resolve_profiles(profile_file, profile or [])
     chosen = _split(variants) if variants else None
@@ -313,7 +313,7 @@ _PARITY_COLUMNS = {"cosine mean": "cos mean", "MAE": "MAE", "max abs error": "ma
 
 def _parity_table(run: Any, artifacts: Path) -> Table:
     """Seed 001's parity table, one row per variant (the Markdown report has every column)."""
-    from npuport.validate.report import COLUMNS, cell
+    from npuport.validate.parity_report import COLUMNS, cell
 
     columns = [(short, key, style) for name, key, style in COLUMNS if (short := _PARITY_COLUMNS.get(name))]
     table = Table(title=f"parity on {run.device} — {artifacts}")
@@ -399,8 +399,8 @@ def eval_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, micro/macro F1 and per-label P/R/F1 of every variant beside the fp32 reference; writes reports/eval.json."""
-    from npuport.evaluate.run import EVAL_FILE, evaluate
-    from npuport.runtime.classifier import parse_threshold
+    from npuport.core.decisions import parse_threshold
+    from npuport.evaluate.accuracy import EVAL_FILE, evaluate
 
     thresholds = parse_threshold(threshold) if threshold is not None else None
     quiet = as_json or not err.is_terminal
@@ -530,7 +530,7 @@ def bench(
     as_json: JsonOpt = False,
 ) -> None:
     """Latency, throughput, first-call cost and memory per variant, as ratios to hand-written transformers code."""
-    from npuport.bench.run import BenchOptions, bench_artifacts, parse_batch_sizes
+    from npuport.bench.benchmark import BenchOptions, bench_artifacts, parse_batch_sizes
     from npuport.bench.table import bench_table
 
     options = BenchOptions(device=device, variants=_split(variants or ""), batch_sizes=parse_batch_sizes(batch_sizes),

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from npuport.corpus import GO_EMOTIONS, ZH_LABELS, Example, load_corpus
-from npuport.errors import ModelLoadError
-from npuport.fsutil import write_text_atomic
+from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, Example, load_corpus
+from npuport.core.errors import ModelLoadError
+from npuport.core.files import write_text_atomic
 
 if TYPE_CHECKING:
     import torch

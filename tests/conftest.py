@@ -10,7 +10,7 @@ import pytest
 from npuport import zoo
 from npuport.convert.pipeline import ConvertResult, convert_model
 from npuport.convert.plan import ConvertOptions
-from npuport.runtime.buckets import parse_buckets
+from npuport.core.buckets import parse_buckets
 
 ARCHITECTURES = {"bert": "en", "roberta": "en", "distilbert": "en", "structbert": "zh"}
 TEST_BUCKETS = tuple(parse_buckets("1x32,4x64,16x64"))

@@ -1,6 +1,6 @@
 from collections import Counter
 
-from npuport.corpus import GO_EMOTIONS, KINDS, ZH_LABELS, golden_selection, load_corpus
+from npuport.core.corpus import GO_EMOTIONS, KINDS, ZH_LABELS, golden_selection, load_corpus
 
 
 def test_zh_corpus_covers_the_seven_emotions_and_edge_cases():

@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from npuport.errors import ModelLoadError
-from npuport.source import load_source, read_config
+from npuport.core.errors import ModelLoadError
+from npuport.model.source import load_source, read_config
 
 PREFIX_CASES = {"encoder.": "encoder.", "plm.": "plm.bert.", "bert.": "bert."}
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from npuport import zoo
-from npuport.errors import ModelLoadError
-from npuport.source import load_source
+from npuport.core.errors import ModelLoadError
+from npuport.model.source import load_source
 
 
 def test_tiny_test_models_decide_and_ignore_padding(tiny_model):

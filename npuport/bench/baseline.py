@@ -3,12 +3,12 @@
 Seeds 000 and 001 load the model directory with transformers (`AutoTokenizer`, `AutoModelForSequenceClassification`,
 fp32, eval), tokenize with `tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=…)`
 (padding to the longest text of the batch), run the model under `torch.no_grad()`, apply sigmoid (softmax for
-single-label models) and keep the labels over the threshold. This module does exactly that — no npuport runtime
+single-label models) and keep the labels over the threshold (npuport's one decision rule, `core.decisions`). This module does exactly that — no npuport runtime
 code in the timed path — with transformers' default attention (SDPA) so the baseline is not made slower than
 what users get.
 
 ModelScope StructBERT directories (`model_type: structbert`) are unknown to transformers' Auto classes; for them
-the model is read through `npuport.source` (the same weights, BERT modules) and switched to transformers'
+the model is read through `npuport.model.source` (the same weights, BERT modules) and switched to transformers'
 default attention, which is what the seed's ModelScope download gives `AutoModelForSequenceClassification`.
 """
 
@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from npuport.errors import ModelLoadError
-from npuport.runtime.device import Device, torch_device
+from npuport.core.decisions import decide, to_probabilities
+from npuport.core.devices import Device
+from npuport.core.errors import ModelLoadError
+from npuport.runtime.backends import torch_device
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +46,7 @@ class HandWrittenBaseline:
         self._torch_device: torch.device | None = None
 
     def load(self) -> None:
-        """from_pretrained the way the seeds do; ModelScope layouts through npuport.source (see module doc)."""
+        """from_pretrained the way the seeds do; ModelScope layouts through npuport.model.source (see module doc)."""
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -59,12 +61,12 @@ class HandWrittenBaseline:
             model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
             self.loaded_by = "AutoModelForSequenceClassification.from_pretrained"
         except (ValueError, KeyError, OSError):  # e.g. model_type 'structbert' (ModelScope) is unknown to transformers
-            from npuport.source import load_source
+            from npuport.model.source import load_source
 
             source = load_source(self.model_dir)
             tokenizer, model = source.tokenizer, source.model
             model.set_attn_implementation("sdpa")
-            self.loaded_by = "npuport.source.load_source (ModelScope layout), default SDPA attention"
+            self.loaded_by = "npuport.model.source.load_source (ModelScope layout), default SDPA attention"
         self._model = model.to(self._torch_device).eval()
         self._tokenizer = tokenizer
         self.attn_implementation = str(getattr(model.config, "_attn_implementation", ""))
@@ -77,13 +79,13 @@ class HandWrittenBaseline:
         inputs = {k: v.to(self._torch_device) for k, v in inputs.items()}
         with torch.no_grad():
             logits = self._model(**inputs).logits
-        probs = torch.sigmoid(logits) if self.activation == "sigmoid" else torch.softmax(logits, dim=-1)
-        return probs.cpu().numpy()
+        return to_probabilities(logits.float().cpu().numpy(), self.activation)
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         """Per text, the labels over the threshold with their probabilities (the seeds' output)."""
-        return [{self.labels[i]: float(p) for i, p in enumerate(row) if p > self.threshold}
-                for row in self.probabilities(texts)]
+        probabilities = self.probabilities(texts)
+        chosen = decide(probabilities, np.full(len(self.labels), self.threshold), self.activation)
+        return [{self.labels[i]: float(p) for i, p in enumerate(row) if picked[i]} for row, picked in zip(probabilities, chosen)]
 
     def describe(self) -> dict[str, Any]:
         return {"name": NAME, "source": str(self.model_dir), "loaded_by": self.loaded_by,

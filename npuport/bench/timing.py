@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from npuport.errors import InputError
+from npuport.core.errors import InputError
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

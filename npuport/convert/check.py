@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from npuport.errors import ConversionError
-from npuport.manifest import Bucket, ExportCheck
-from npuport.runtime.buckets import BucketPolicy
-from npuport.runtime.execute import run_feed, to_probabilities
+from npuport.core.buckets import BucketPolicy
+from npuport.core.decisions import to_probabilities
+from npuport.core.errors import ConversionError
+from npuport.core.golden import GoldenInputs
+from npuport.core.manifest import Bucket, ExportCheck
+from npuport.runtime.execute import run_feed
 from npuport.runtime.runner import Runner
-from npuport.validate.golden import GoldenInputs
 
 # Max |Δprobability| accepted right after export, per precision: bounds that a broken export (wrong
 # inputs, lost weights, garbage) exceeds by far. int8 is judged loosely here (dynamic quantization of

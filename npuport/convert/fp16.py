@@ -9,7 +9,7 @@ from pathlib import Path
 
 import onnx
 
-from npuport.fsutil import atomic_path
+from npuport.core.files import atomic_path
 
 
 def convert_onnx_fp16(src: Path, dst: Path) -> list[str]:

@@ -16,9 +16,9 @@ import numpy as np
 import onnx
 import torch
 
-from npuport.convert.wrapper import LogitsOnly
-from npuport.errors import ConversionError
-from npuport.fsutil import atomic_path
+from npuport.core.errors import ConversionError
+from npuport.core.files import atomic_path
+from npuport.model.adapter import LogitsOnly
 
 FUSED_OPS = ("Attention", "MultiHeadAttention", "SkipLayerNormalization", "EmbedLayerNormalization",
              "LayerNormalization", "Gelu", "FastGelu", "BiasGelu")

@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
-from npuport.convert.worker import Job, run_job
-from npuport.errors import ConversionError, ManifestError
-from npuport.fsutil import remove_stale_temporaries, sha256_file
-from npuport.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
-from npuport.runtime.buckets import check_buckets
-from npuport.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_max_length, read_config
-from npuport.validate.golden import INPUTS_FILE, REFERENCE_FILE, tokenize_golden
+from npuport.convert.worker import Job, execute_job
+from npuport.core.buckets import check_buckets
+from npuport.core.corpus import golden_selection
+from npuport.core.errors import ConversionError, ManifestError
+from npuport.core.files import fresh_directory, remove_stale_temporaries, sha256_file
+from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE
+from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
+from npuport.core.records import still_current
+from npuport.model.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_max_length, read_config
+from npuport.model.tokenizer import TextEncoder, golden_inputs
 
 Progress = Callable[[dict[str, Any]], None]
 STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
@@ -224,13 +227,12 @@ def convert_model(
         check_buckets(list(options.buckets), max_length)
     previous = _previous_manifest(out_dir)
 
-    staging = out_dir / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = fresh_directory(out_dir / ".staging")
     try:
         seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
         input_names = ARCHITECTURES[config["model_type"]][1]
-        golden = tokenize_golden(tokenizer, input_names, seq_len)
+        examples = golden_selection()
+        golden = golden_inputs(TextEncoder(tokenizer, input_names, seq_len), [e.id for e in examples], [e.text for e in examples])
         golden.save(staging / INPUTS_FILE)
         tokenizer.save_pretrained(str(staging / "tokenizer"))
         heads, hidden = _model_shape(config)
@@ -244,7 +246,7 @@ def convert_model(
         }
         jobs = _jobs(model_dir, staging, options, plans, base)
         progress({"event": "total", "steps": _steps_total(jobs)})
-        run = _run_isolated if isolate else run_job
+        run = _run_isolated if isolate else execute_job
         stats, raw_variants, facts = [], [], None
         variant_seconds: dict[str, float] = {}
         variant_step: dict[str, str] = {}
@@ -272,7 +274,7 @@ def convert_model(
             variants=variants,
             golden=GoldenInfo(inputs=root_record(INPUTS_FILE), reference=root_record(REFERENCE_FILE),
                               texts=len(golden.ids), seq_len=seq_len),
-            validations=_carried_validations(previous, variants),
+            validations=still_current(previous.validations, variants) if previous else [],  # unchanged files keep verdicts
         )
         _publish(staging, out_dir, manifest)
     except BaseException:
@@ -283,9 +285,3 @@ def convert_model(
                          variant_seconds=variant_seconds, variant_step=variant_step)
 
 
-def _carried_validations(previous: Manifest | None, variants: list[Variant]) -> list:
-    """Keep validations of variants whose files did not change."""
-    if previous is None:
-        return []
-    digests = {v.id: v.digest for v in variants}
-    return [v for v in previous.validations if digests.get(v.variant) == v.sha256]

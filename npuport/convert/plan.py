@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from npuport.convert.quantize import INT8_WEIGHTS
-from npuport.errors import ConversionError
-from npuport.manifest import Bucket, Format, Precision, ShapeMode
-from npuport.runtime.buckets import DEFAULT_BUCKETS, parse_buckets
+from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
+from npuport.core.errors import ConversionError
+from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")
 PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16", "int8")

@@ -22,8 +22,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from npuport.fsutil import atomic_path
-from npuport.manifest import Quantization
+from npuport.core.files import atomic_path
+from npuport.core.manifest import Quantization
 
 # (rung, the node roles kept in fp32), least kept first.
 LADDER: list[tuple[str, tuple[str, ...]]] = [

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from npuport.convert.wrapper import LogitsOnly
-from npuport.fsutil import atomic_path
+from npuport.core.files import atomic_path
+from npuport.model.adapter import LogitsOnly
 
 _MANGLE = re.compile(r"___torch_mangle_\d+")
 

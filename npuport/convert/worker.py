@@ -18,19 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from npuport.bench.memory import release_memory
 from npuport.convert.plan import VariantPlan
-from npuport.errors import ConversionError, NpuportError
-from npuport.manifest import Bucket, TensorSpec, specs_at
-from npuport.runtime.buckets import pad_to_bucket
-from npuport.validate.golden import (
-    INPUTS_FILE,
-    REFERENCE_FILE,
-    GoldenInputs,
-    eager_logits,
-    load_reference,
-    save_reference,
-)
+from npuport.core.buckets import pad_to_bucket
+from npuport.core.errors import ConversionError, NpuportError
+from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference, save_reference
+from npuport.core.manifest import Bucket, TensorSpec, specs_at
+from npuport.core.memory import release_memory
 
 Emit = Callable[[dict[str, Any]], None]
 Writer = Callable[["Bucket | None", Path], tuple[Path, list[str]]]
@@ -92,7 +85,7 @@ class StepContext:
     @property
     def model(self):  # type: ignore[no-untyped-def]
         if self._model is None:
-            from npuport.source import load_source
+            from npuport.model.source import load_source
 
             self._model = load_source(Path(self.job.model_dir)).model
             self.facts = {"architecture": type(self._model).__name__,
@@ -106,19 +99,15 @@ class StepContext:
         return load_reference(path)
 
     def _eager_logits(self) -> np.ndarray:
-        return eager_logits(self.model, self.golden, self.job.input_names, self.job.num_labels)
+        from npuport.model.reference import EagerReference
+
+        return EagerReference(self.model, self.job.input_names).logits_by_length(self.golden.lengths, self.golden.rows)
 
     def check(self, plan: VariantPlan, bucket: Bucket | None, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
         from npuport.convert.check import check_export
+        from npuport.runtime.loader import runner_for
 
-        if plan.format == "onnx":
-            from npuport.runtime.ort_runner import OrtRunner
-
-            runner = OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket))
-        else:
-            from npuport.runtime.torch_runner import TorchScriptRunner
-
-            runner = TorchScriptRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket))
+        runner = runner_for(path, plan.format, specs_at(inputs, bucket), specs_at(outputs, bucket))
         result = check_export(runner, self.golden, self.reference(), bucket, plan.precision, self.job.activation, self.job.pad_token_id)
         return result.model_dump()
 
@@ -155,7 +144,7 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
     import torch
 
     from npuport.convert import torchscript
-    from npuport.convert.wrapper import LogitsOnly
+    from npuport.model.adapter import LogitsOnly
 
     group.reference()
     precision = group.job.step.removeprefix("torchscript-")
@@ -198,7 +187,7 @@ def _onnx_export(group: StepContext) -> list[dict[str, Any]]:
     leave raw files for the fusion step, which runs in its own process (export and fusion together
     peak above 6 GB on RoBERTa-base)."""
     from npuport.convert.onnx import export_onnx, fix_dims
-    from npuport.convert.wrapper import LogitsOnly
+    from npuport.model.adapter import LogitsOnly
 
     group.reference()
     raw_dynamic = group.root / raw_onnx_path("dynamic", None)
@@ -268,8 +257,9 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
 
 def _int8_failures(group: StepContext, path: Path, bucket: Bucket | None) -> list[str]:
     """The int8 profile's failing checks for a candidate file on the golden texts (as validate runs them)."""
-    from npuport.runtime.buckets import BucketPolicy
-    from npuport.runtime.execute import run_feed, to_probabilities
+    from npuport.core.buckets import BucketPolicy
+    from npuport.core.decisions import to_probabilities
+    from npuport.runtime.execute import run_feed
     from npuport.runtime.ort_runner import OrtRunner
     from npuport.validate.metrics import compare
     from npuport.validate.profiles import DEFAULT_PROFILES
@@ -301,7 +291,7 @@ STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {
 }
 
 
-def run_job(job: Job, emit: Emit) -> dict[str, Any]:
+def execute_job(job: Job, emit: Emit) -> dict[str, Any]:
     started = time.perf_counter()
     group = StepContext(job, emit)
     variants = STEPS[job.step](group)
@@ -321,7 +311,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(event), flush=True)
 
     try:
-        emit(run_job(job, emit))
+        emit(execute_job(job, emit))
     except NpuportError as exc:
         emit({"event": "error", "message": str(exc)})
         return 1

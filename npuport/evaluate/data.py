@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
-from npuport.errors import InputError
+from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.core.errors import InputError
 
 BUNDLED = {"zh": ZH_LABELS, "en": GO_EMOTIONS}
 

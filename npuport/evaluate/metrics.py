@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ACCURACY_DEFINITION = "subset accuracy: share of texts whose predicted label set equals the gold set exactly"
-
 
 @dataclass(frozen=True)
 class LabelScore:

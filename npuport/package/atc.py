@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from npuport.manifest import Manifest, Variant
+from npuport.core.manifest import Manifest, Variant
 
 ATC_DIR = "atc"
 # must_keep_origin_dtype: every op in the graph's own dtype (fp32 stays fp32, the fp16 graph stays fp16);

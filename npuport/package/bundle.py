@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from npuport.errors import InputError, ParityError
-from npuport.fsutil import sha256_file
-from npuport.manifest import Manifest, PackageInfo, Validation, Variant
-from npuport.package.archive import write_archive
+from npuport.core.archive import write_archive
+from npuport.core.devices import Device
+from npuport.core.errors import InputError, ParityError
+from npuport.core.files import sha256_file, staged_directory
+from npuport.core.manifest import Manifest, PackageInfo, Validation, Variant
+from npuport.core.records import utc_now
 from npuport.package.atc import write_scripts
 from npuport.package.readme import render_readme
 from npuport.package.triton import write_repository
-from npuport.runtime.device import Device
 
 SUMS_FILE = "SHA256SUMS"
 LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
@@ -39,8 +39,8 @@ class PackageResult:
 
 def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
     """The newest passing validation of exactly these files on exactly this device, if any."""
-    matches = [v for v in manifest.validations if v.variant == variant.id and v.device == device and v.sha256 == variant.digest]
-    return matches[-1] if matches and matches[-1].passed else None
+    record = manifest.verdict(variant, device)
+    return record if record is not None and record.passed else None
 
 
 def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[str, ...] | None) -> list[tuple[Variant, Validation]]:
@@ -92,14 +92,11 @@ def build_package(
     profiles = _profiles(root, selected)
     reports = {record.report: _inside(record.report) for _, record in selected}  # source path → path in the package
 
-    staging = final.parent / f".{final.name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_directory(final) as staging:
         packaged = manifest.model_copy(update={
             "variants": kept,
             "validations": [record.model_copy(update={"report": reports[record.report]}) for _, record in selected],
-            "package": PackageInfo(device=target, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "package": PackageInfo(device=target, created=utc_now(),
                                    source_artifacts=str(root.resolve()), profiles=profiles),
         })
         for record in packaged.all_files():
@@ -119,13 +116,7 @@ def build_package(
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
                                            encoding="utf-8")
         files, size = _write_sums(staging)
-        if final.exists():
-            shutil.rmtree(final)
         final.with_name(final.name + ".tar.gz").unlink(missing_ok=True)  # never beside a package it does not match
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     tarball = write_archive(final, final.with_name(final.name + ".tar.gz")) if archive else None
     return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected})
 

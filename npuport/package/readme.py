@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from npuport.manifest import Manifest
+from npuport.core.manifest import Manifest
 
 
 def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from npuport.manifest import Bucket, Manifest, TensorSpec, Variant
+from npuport.core.manifest import Bucket, Manifest, TensorSpec, Variant
 
 TRITON_DIR = "triton"
 _DTYPES = {"int64": "TYPE_INT64", "int32": "TYPE_INT32", "float32": "TYPE_FP32", "float16": "TYPE_FP16",

@@ -3,17 +3,16 @@ on the device and compared with the stored reference outputs under the profiles 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from npuport.errors import IntegrityError, ManifestError
-from npuport.fsutil import sha256_file
-from npuport.manifest import Manifest, Validation
-from npuport.package.archive import safe_extract
+from npuport.core.archive import unpacked
+from npuport.core.devices import Device
+from npuport.core.errors import IntegrityError, ManifestError
+from npuport.core.files import sha256_file
+from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
 from npuport.package.bundle import SUMS_FILE
-from npuport.runtime.device import Device
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import VariantValidation, golden_reference, validate_variant
 
@@ -95,23 +94,20 @@ def verify_package(
     path: str | Path, device: str = "cpu", threads: int | None = None, progress: Callable[[str], None] | None = None
 ) -> VerifyResult:
     """Verify a package directory or .tar.gz on `device`."""
-    from npuport.runtime import load
-
     source = Path(path)
-    with tempfile.TemporaryDirectory(prefix="npuport-verify-") as scratch:
-        package = safe_extract(source, Path(scratch)) if source.is_file() else source
-        if not (package / "manifest.json").is_file():
-            raise ManifestError(f"{source} is not a package: no manifest.json")
-        files = check_sums(package)
-        manifest = Manifest.load(package)
-        for record in manifest.all_files():
-            record.verify(package)
-        target = Device.parse(device)
-        profiles = package_profiles(manifest)
-        reference = golden_reference(package, manifest)
-        results = []
-        for variant in manifest.variants:
-            if progress:
-                progress(variant.id)
-            results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, load, threads))
+    package = unpacked(source)
+    if not (package / MANIFEST_NAME).is_file():
+        raise ManifestError(f"{source} is not a package: no {MANIFEST_NAME}")
+    files = check_sums(package)
+    manifest = Manifest.load(package)
+    for record in manifest.all_files():
+        record.verify(package)
+    target = Device.parse(device)
+    profiles = package_profiles(manifest)
+    reference = golden_reference(package, manifest)
+    results = []
+    for variant in manifest.variants:
+        if progress:
+            progress(variant.id)
+        results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, threads))
     return VerifyResult(source, str(target), files, results, platform_differences(manifest.validations, results))

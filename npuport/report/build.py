@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from npuport.errors import InputError
-from npuport.fsutil import write_text_atomic
+from npuport.core.errors import InputError
+from npuport.core.files import write_text_atomic
+from npuport.core.records import REPORTS_DIR, bench_devices
 from npuport.report.plot import Axes, plot_tradeoff
 from npuport.report.render import html_page, markdown
-from npuport.report.sources import REPORTS_DIR, Gathered, bench_devices, gather
+from npuport.report.sources import Gathered, gather
 
 FORMATS = ("md", "html")
 PLOT_NAME = "tradeoff.png"

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from npuport.errors import BackendUnavailableError
-from npuport.fsutil import atomic_path
+from npuport.core.errors import BackendUnavailableError
+from npuport.core.files import atomic_path
 from npuport.report.sources import Gathered, Row
 
 COLOURS = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c", "int8": "#d62728"}

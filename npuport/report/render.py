@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from npuport import __version__
+from npuport.core.records import megabytes, utc_now
 from npuport.report.plot import Axes
 from npuport.report.sources import Gathered, Row
 
@@ -19,15 +19,11 @@ class Table:
     rows: list[list[str]]
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
-
-
 NOT_MEASURED = "—"
 
 
 def _size(row: Row) -> str:
-    return _mb(row.owned_bytes) if row.owned_bytes else "shared"
+    return megabytes(row.owned_bytes) if row.owned_bytes else "shared"
 
 
 def latency_batch(gathered: Gathered) -> int | None:
@@ -117,15 +113,11 @@ def _plot_caption(axes: Axes) -> str:
     return f"{y} against {x}; marker area = bytes loaded, colour = precision, square = TorchScript, circle = ONNX"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def markdown(gathered: Gathered, axes: Axes, plot_name: str) -> str:
     table = tradeoff_table(gathered)
     name = Path(gathered.manifest.source.path).name
     lines = [f"# {name}: accuracy / speed / size trade-off", "",
-             f"npuport {__version__}, {_now()}", ""]
+             f"npuport {__version__}, {utc_now()}", ""]
     lines += [f"- {fact}" for fact in _facts(gathered)]
     pick = pick_line(gathered)
     if pick:
@@ -158,7 +150,7 @@ table{{border-collapse:collapse;font-size:14px}}td,th{{border:1px solid #ccc;pad
 td:not(:first-child),th:not(:first-child){{text-align:right}}th{{background:#f3f3f3}}img{{max-width:100%}}</style>
 </head><body>
 <h1>{name}: accuracy / speed / size trade-off</h1>
-<p>npuport {e(__version__)}, {e(_now())}</p>
+<p>npuport {e(__version__)}, {e(utc_now())}</p>
 <ul>{facts}</ul>
 {f"<p><strong>{e(pick)}</strong></p>" if pick else ""}
 <figure><img alt="trade-off plot" src="data:image/png;base64,{image}"><figcaption>{e(_plot_caption(axes))}</figcaption></figure>

@@ -6,24 +6,23 @@ serialised, ONNX Runtime sessions and TorchScript modules under inference_mode r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from npuport.errors import InputError
-from npuport.manifest import Bucket, Manifest, Platform, Variant
-from npuport.runtime.buckets import BucketPolicy, length_groups, pad_to_bucket
-from npuport.runtime.device import Device, cpu_class
-from npuport.runtime.encode import TextEncoder
-from npuport.runtime.execute import run_chunks, to_probabilities
+from npuport.core.buckets import BucketPolicy, length_groups, pad_to_bucket
+from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_probabilities
+from npuport.core.devices import Device, cpu_class
+from npuport.core.errors import InputError
+from npuport.core.manifest import Bucket, Manifest, Platform, Variant
+from npuport.core.texts import check_texts
+from npuport.model.tokenizer import TextEncoder
+from npuport.runtime.execute import run_chunks
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
-from npuport.runtime.texts import check_texts
-
-Threshold = float | Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -149,10 +148,8 @@ class Classifier:
         self, text: str, probs: np.ndarray, thresholds: np.ndarray, top_k: int | None, tokens: int, original: int
     ) -> Prediction:
         ranked = sorted(range(len(self.labels)), key=lambda i: -probs[i])  # stable: ties keep label order
-        if self.manifest.source.activation == "sigmoid":
-            labels = [self.labels[i] for i in ranked if probs[i] >= thresholds[i]]
-        else:
-            labels = [self.labels[ranked[0]]]
+        chosen = decide(probs, thresholds, self.manifest.source.activation)[0]
+        labels = [self.labels[i] for i in ranked if chosen[i]]
         return Prediction(
             text=text,
             labels=labels,
@@ -183,45 +180,3 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier({self.variant_id!r}, device={str(self.device)!r}, labels={len(self.labels)})"
-
-
-def resolve_thresholds(threshold: Threshold | None, labels: list[str], default: float) -> np.ndarray:
-    """One threshold per label: `default`, one number for all, or per label (labels not named keep the default)."""
-    if threshold is None or isinstance(threshold, (int, float)):
-        value = default if threshold is None else threshold
-        _check_probability("threshold", value)
-        return np.full(len(labels), float(value), dtype=np.float64)
-    if not isinstance(threshold, Mapping):
-        raise InputError(f"threshold must be a number between 0 and 1 or a mapping of label to number, got {threshold!r}")
-    unknown = [name for name in threshold if name not in labels]
-    if unknown:
-        raise InputError(f"threshold for unknown label(s) {', '.join(map(repr, unknown))}; labels: {', '.join(labels)}")
-    for name, value in threshold.items():
-        _check_probability(f"threshold for {name!r}", value)
-    return np.array([float(threshold.get(name, default)) for name in labels], dtype=np.float64)
-
-
-def _check_probability(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0):
-        raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
-
-
-def parse_threshold(text: str) -> Threshold:
-    """The CLI's --threshold: '0.3' for every label, or 'joy=0.4,anger=0.2' per label (others keep the default)."""
-    text = text.strip()
-    if "=" not in text:
-        return _number(text, text)
-    pairs: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.rpartition("=")
-        if not sep or not name.strip():
-            raise InputError(f"bad --threshold part {part!r}: expected LABEL=NUMBER")
-        pairs[name.strip()] = _number(value, part)
-    return pairs
-
-
-def _number(value: str, where: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise InputError(f"bad --threshold {where!r}: expected a number like 0.3 or LABEL=NUMBER pairs") from None

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from npuport.manifest import Bucket
-from npuport.runtime.buckets import BucketPolicy, pad_to_bucket
+from npuport.core.buckets import BucketPolicy, pad_to_bucket
+from npuport.core.manifest import Bucket
 from npuport.runtime.runner import Runner
 
 
@@ -28,11 +28,3 @@ def run_chunks(
 def run_feed(runner: Runner, feed: dict[str, np.ndarray], policy: BucketPolicy, pad_token_id: int) -> np.ndarray:
     """`run_chunks` with one runner for every bucket (a single file that accepts all of them)."""
     return run_chunks(lambda _bucket: runner, feed, policy, pad_token_id)
-
-
-def to_probabilities(logits: np.ndarray, activation: str) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    if activation == "sigmoid":
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)

@@ -8,19 +8,16 @@ CANNExecutionProvider) follows their documented APIs but has NOT been run on Asc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from npuport.errors import InputError, ManifestError
-from npuport.manifest import Bucket, Manifest, Variant
+from npuport.core.archive import unpacked
+from npuport.core.devices import Device, DeviceType
+from npuport.core.errors import InputError, ManifestError
+from npuport.core.manifest import Bucket, Manifest, TensorSpec, Variant
+from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
-from npuport.runtime.device import Device, DeviceType
-from npuport.runtime.encode import SavedTokenizer, TextEncoder
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
 
 # Per device, the default variant when none is named: (format, precision, shape; None = any) and why.
 _DEFAULTS: dict[DeviceType, list[tuple[str | None, str | None, str | None, str]]] = {
@@ -61,26 +58,10 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     for record in {r.path: r for r in [*manifest.tokenizer.files, manifest.golden.inputs,
                                        manifest.golden.reference, *chosen.files]}.values():
         record.verify(root)
-    encoder = TextEncoder(_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
+    encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
     runners = _runners(root, chosen, target, threads)
     _activate(list(dict.fromkeys(runners.values())))
     return Classifier(manifest, chosen, target, runners, encoder, because)
-
-
-def unpacked(path: Path) -> Path:
-    """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits;
-    directories — artifacts or unpacked packages — are used in place."""
-    if not path.is_file():
-        return path
-    import atexit
-    import shutil
-    import tempfile
-
-    from npuport.package.archive import safe_extract
-
-    scratch = Path(tempfile.mkdtemp(prefix="npuport-package-"))
-    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    return safe_extract(path, scratch)
 
 
 def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> tuple[Variant, str]:
@@ -102,20 +83,6 @@ def effective_max_length(manifest: Manifest, variant: Variant) -> int:
     return manifest.source.max_length
 
 
-def _tokenizer(root: Path, manifest: Manifest) -> SavedTokenizer | PreTrainedTokenizerBase:
-    """The saved tokenizer, read with `tokenizers` alone where it can be (no transformers, no torch)."""
-    directory = root / manifest.tokenizer.directory
-    try:
-        saved = SavedTokenizer.load(directory)
-        if saved is not None:
-            return saved
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(directory))
-    except Exception as exc:  # tokenizers and transformers raise many types for an unusable tokenizer directory
-        raise ManifestError(f"cannot load the tokenizer saved in {directory}: {str(exc).splitlines()[0][:200]}") from exc
-
-
 def _runners(root: Path, variant: Variant, device: Device, threads: int | None) -> dict[Bucket | None, Runner]:
     """One runner per file; a file shared by several buckets gets the variant's symbolic specs, so it
     accepts each of their shapes and is loaded once."""
@@ -125,13 +92,16 @@ def _runners(root: Path, variant: Variant, device: Device, threads: int | None) 
     runners: dict[Bucket | None, Runner] = {}
     for rel, buckets in by_path.items():
         inputs, outputs = variant.specs_at(buckets[0]) if len(buckets) == 1 else (variant.inputs, variant.outputs)
-        runner: Runner
-        if variant.format == "onnx":
-            runner = OrtRunner(root / rel, inputs, outputs, device, threads)
-        else:
-            runner = TorchScriptRunner(root / rel, inputs, outputs, device)
-        runners.update(dict.fromkeys(buckets, runner))
+        runners.update(dict.fromkeys(buckets, runner_for(root / rel, variant.format, inputs, outputs, device, threads)))
     return runners
+
+
+def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu"),
+               threads: int | None = None) -> Runner:
+    """The runner of one variant file: ONNX Runtime for .onnx, torch for TorchScript (not yet activated)."""
+    if fmt == "onnx":
+        return OrtRunner(path, inputs, outputs, device, threads)
+    return TorchScriptRunner(path, inputs, outputs, device)
 
 
 def _activate(runners: list[Runner]) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.manifest import TensorSpec
-from npuport.runtime.device import Device, ort_providers
+from npuport.core.devices import Device
+from npuport.core.manifest import TensorSpec
+from npuport.runtime.backends import ort_providers
 from npuport.runtime.runner import Runner
 
 # ONNX Runtime's CPU SkipLayerNormalization kernel is several times slower than the Add + LayerNormalization it

@@ -12,8 +12,8 @@ from types import TracebackType
 
 import numpy as np
 
-from npuport.errors import InputError
-from npuport.manifest import TensorSpec
+from npuport.core.errors import InputError
+from npuport.core.manifest import TensorSpec
 
 
 @functools.cache

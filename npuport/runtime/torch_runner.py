@@ -1,4 +1,4 @@
-"""Torch backends: TorchScript files and the eager reference model, one device-generic code path.
+"""The torch backend: TorchScript files on cpu, cuda or npu, one device-generic code path.
 
 `npu` uses torch_npu through the same torch.* calls as `cuda`; only the compile-mode policy is NPU-specific
 (static shapes may JIT-compile; dynamic shapes want precompiled kernels). That policy has not been run on
@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from npuport.manifest import TensorSpec
-from npuport.runtime.device import Device, torch_device
+from npuport.core.devices import Device
+from npuport.core.manifest import TensorSpec
+from npuport.runtime.backends import torch_device
 from npuport.runtime.runner import Runner
 
 if TYPE_CHECKING:
@@ -26,11 +27,12 @@ def set_npu_compile_mode(static_shapes: bool) -> None:
     torch_npu.npu.set_compile_mode(jit_compile=static_shapes)
 
 
-class _TorchRunner(Runner):
-    def __init__(self, name: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device) -> None:
-        super().__init__(name, inputs, outputs)
+class TorchScriptRunner(Runner):
+    def __init__(self, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu")) -> None:
+        super().__init__(f"torchscript:{path.name}@{device}", inputs, outputs)
+        self.path = path
         self.device = device
-        self._module: torch.nn.Module | torch.jit.ScriptModule | None = None
+        self._module: torch.jit.ScriptModule | None = None
         self._torch_device: torch.device | None = None
 
     def _static_shapes(self) -> bool:
@@ -40,10 +42,9 @@ class _TorchRunner(Runner):
         self._torch_device = torch_device(self.device)
         if self.device.type == "npu":
             set_npu_compile_mode(self._static_shapes())
-        self._module = self._load(self._torch_device)
+        import torch
 
-    def _load(self, device: torch.device) -> torch.nn.Module | torch.jit.ScriptModule:
-        raise NotImplementedError
+        self._module = torch.jit.load(str(self.path), map_location=self._torch_device).eval()
 
     def _infer_impl(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -56,28 +57,3 @@ class _TorchRunner(Runner):
 
     def _deactivate_impl(self) -> None:
         self._module = None
-
-
-class TorchScriptRunner(_TorchRunner):
-    def __init__(self, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu")) -> None:
-        super().__init__(f"torchscript:{path.name}@{device}", inputs, outputs, device)
-        self.path = path
-
-    def _load(self, device: torch.device) -> torch.jit.ScriptModule:
-        import torch
-
-        module = torch.jit.load(str(self.path), map_location=device)
-        return module.eval()
-
-
-class EagerRunner(_TorchRunner):
-    """The source model as transformers runs it (the reference, and the hand-written baseline)."""
-
-    def __init__(self, model: torch.nn.Module, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu")) -> None:
-        super().__init__(f"eager:{type(model).__name__}@{device}", inputs, outputs, device)
-        self.model = model
-
-    def _load(self, device: torch.device) -> torch.nn.Module:
-        from npuport.convert.wrapper import LogitsOnly
-
-        return LogitsOnly(self.model.to(device), [s.name for s in self.inputs]).eval()

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from npuport.serve.batcher import Closed, InferenceFailed, MicroBatcher, QueueFull
 from npuport.serve.config import ServeConfig, fit_batching
-from npuport.serve.describe import metadata, warm_up
+from npuport.serve.metadata import metadata, warm_up
 from npuport.serve.metrics import ServeMetrics
 from npuport.serve.request import RequestError, over_limit, parse_predict
 

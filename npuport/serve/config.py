@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npuport.errors import InputError
-from npuport.manifest import Variant
+from npuport.core.errors import InputError
+from npuport.core.manifest import Variant
 
 DYNAMIC_MAX_BATCH = 16  # a dynamic variant has no largest bucket; 16 texts is where ORT on CPU stops gaining much
 STATIC_WAIT_MS = 2.0

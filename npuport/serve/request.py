@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from npuport.errors import InputError
-from npuport.runtime.classifier import resolve_thresholds
-from npuport.runtime.texts import check_texts
+from npuport.core.decisions import resolve_thresholds
+from npuport.core.errors import InputError
+from npuport.core.texts import check_texts
 from npuport.serve.config import Limits
 
 FIELDS = ("texts", "threshold", "top_k")

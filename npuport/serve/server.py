@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from npuport.errors import BackendUnavailableError, InputError
+from npuport.core.errors import BackendUnavailableError, InputError
 from npuport.serve.config import ServeConfig
 
 SERVE_DEPENDENCIES = {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client"}

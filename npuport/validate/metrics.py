@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from npuport.errors import InputError
+from npuport.core.decisions import activate
+from npuport.core.errors import InputError
 
 EPS = 1e-12
 Kind = Literal["probabilities", "logits"]
@@ -177,7 +178,8 @@ def _row_cosine(ref: np.ndarray, cand: np.ndarray) -> np.ndarray:
 def _kl(ref: np.ndarray, cand: np.ndarray, *, kind: str, bernoulli: bool) -> float:
     """Mean over rows of KL(ref || cand); clipping keeps a hard 0 or 1 from giving inf."""
     if kind == "logits":
-        ref, cand = (_sigmoid(ref), _sigmoid(cand)) if bernoulli else (_softmax(ref), _softmax(cand))
+        activation = "sigmoid" if bernoulli else "softmax"
+        ref, cand = activate(ref, activation), activate(cand, activation)
     if bernoulli:
         p = np.clip(ref, EPS, 1.0 - EPS)
         q = np.clip(cand, EPS, 1.0 - EPS)
@@ -207,10 +209,3 @@ def _topk_overlap_untied(ref: np.ndarray, cand: np.ndarray, k: int, atol: float,
     return float((picked >= kth - (atol + rtol * np.abs(kth))).mean())
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from npuport.errors import InputError
+from npuport.core.errors import InputError
 from npuport.validate.metrics import Comparison
 
 

@@ -9,19 +9,20 @@ every bucket, each filled with the texts that fit it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from npuport.errors import InputError
-from npuport.manifest import Bucket, Manifest, Platform, Variant
+from npuport.core.decisions import to_probabilities
+from npuport.core.devices import Device
+from npuport.core.errors import InputError
+from npuport.core.golden import GoldenInputs, load_reference
+from npuport.core.manifest import Bucket, Manifest, Platform, Variant
+from npuport.model.tokenizer import TextEncoder, golden_inputs, saved_tokenizer
 from npuport.runtime.classifier import Classifier
-from npuport.runtime.device import Device
-from npuport.runtime.execute import to_probabilities
-from npuport.validate.golden import GoldenInputs, load_reference
+from npuport.runtime.loader import load
 from npuport.validate.metrics import Comparison, compare
 from npuport.validate.profiles import Check, Profile
 
@@ -89,24 +90,21 @@ def golden_reference(root: Path, manifest: Manifest) -> ReferenceSet:
 
 def custom_reference(root: Path, manifest: Manifest, texts: list[str]) -> ReferenceSet:
     """The user's texts, with reference logits computed now from the source model (fp32, eager, CPU)."""
-    from transformers import AutoTokenizer
-
-    from npuport.source import load_source
-    from npuport.validate.golden import eager_logits, tokenize_texts
+    from npuport.model.reference import EagerReference
+    from npuport.model.source import load_source
 
     source_dir = Path(manifest.source.path)
     if not source_dir.is_dir():
         raise InputError(f"--texts needs the source model to compute the reference, but {source_dir} is not here; "
                          "without it, validate on the golden inputs recorded by convert (omit --texts)")
     model = load_source(source_dir).model
-    tokenizer = AutoTokenizer.from_pretrained(str(root / manifest.tokenizer.directory))
-    golden = tokenize_texts(tokenizer, manifest.source.input_names, manifest.golden.seq_len,
-                            [f"text-{i + 1}" for i in range(len(texts))], texts)
-    logits = eager_logits(model, golden, manifest.source.input_names, manifest.source.num_labels)
+    encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, manifest.golden.seq_len)
+    golden = golden_inputs(encoder, [f"text-{i + 1}" for i in range(len(texts))], texts)
+    logits = EagerReference(model, manifest.source.input_names).logits_by_length(golden.lengths, golden.rows)
     return ReferenceSet(golden, logits, f"{len(texts)} texts from the user, fp32 eager CPU logits computed now from {source_dir}")
 
 
-def run_variant(classifier: Classifier, golden: GoldenInputs) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+def variant_logits(classifier: Classifier, golden: GoldenInputs) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """Logits of the variant on the golden rows: (row index, logits, per-bucket row ranges)."""
     variant = classifier.variant
     if variant.shape == "dynamic":
@@ -157,13 +155,12 @@ def validate_variant(
     device: Device,
     profile: Profile,
     reference: ReferenceSet,
-    load: Callable[..., Classifier],
     threads: int | None = None,
 ) -> VariantValidation:
     """Run `variant` on `device` (and on the CPU for the device-only comparison) and judge it by `profile`."""
     with load(root, variant.id, str(device), threads) as classifier:
         engine, platform = classifier.engine, classifier.platform
-        rows, logits, spans = run_variant(classifier, reference.golden)
+        rows, logits, spans = variant_logits(classifier, reference.golden)
     activation = manifest.source.activation
     options = dict(atol=profile.atol, rtol=profile.rtol, threshold=manifest.source.threshold, top_k=profile.top_k,
                    bernoulli=activation == "sigmoid")
@@ -174,7 +171,7 @@ def validate_variant(
     device_only = None
     if device.type != "cpu":
         with load(root, variant.id, "cpu", threads) as on_cpu:
-            cpu_rows, cpu_logits, _ = run_variant(on_cpu, reference.golden)
+            cpu_rows, cpu_logits, _ = variant_logits(on_cpu, reference.golden)
         assert np.array_equal(cpu_rows, rows)
         device_only = compare(to_probabilities(cpu_logits, activation), got, **options)
     buckets = [_bucket_summary(span, want, got, options) for span in spans]

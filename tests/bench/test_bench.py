@@ -18,15 +18,16 @@ import torch
 from rich.console import Console
 
 from npuport.bench import BenchOptions, bench_artifacts
+from npuport.bench import benchmark as bench_run
 from npuport.bench.baseline import HandWrittenBaseline
+from npuport.bench.benchmark import batches_of, corpus_texts
 from npuport.bench.table import bench_table
-from npuport.bench import run as bench_run
-from npuport.bench.run import batches_of, corpus_texts, report_path
-from npuport.corpus import load_corpus
-from npuport.errors import InputError, ManifestError
-from npuport.manifest import Manifest, Validation
-from npuport.runtime.device import Device
-from npuport.source import load_source
+from npuport.core.corpus import load_corpus
+from npuport.core.devices import Device
+from npuport.core.errors import InputError, ManifestError
+from npuport.core.manifest import Manifest, Validation
+from npuport.core.records import bench_path
+from npuport.model.source import load_source
 
 QUICK = {"batch_sizes": (1, 4), "max_batches": 2, "warmup": 1, "threads": 1}
 VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-fp32-static")
@@ -90,7 +91,7 @@ def test_records_and_json_report(artifacts: Path):
 
 def test_later_runs_keep_unchanged_records_and_drop_stale_ones(artifacts: Path):
     bench_artifacts(artifacts, BenchOptions(variants=("onnx-fp32-dynamic", "onnx-int8-dynamic"), **QUICK))
-    path = report_path(artifacts, "cpu")
+    path = bench_path(artifacts, "cpu")
     document = json.loads(path.read_text(encoding="utf-8"))
     document["records"][0]["sha256"] = "f" * 64  # onnx-fp32-dynamic bs 1 now describes other files
     path.write_text(json.dumps(document), encoding="utf-8")

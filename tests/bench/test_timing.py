@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from npuport.bench.timing import latency_stats, percentile, speedup, throughput
-from npuport.errors import InputError
+from npuport.core.errors import InputError
 
 
 def test_percentile_interpolates_between_closest_ranks():

@@ -11,9 +11,9 @@ import pytest
 
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
-from npuport.errors import BucketError, ConversionError, IntegrityError, ManifestError, NpuportError
-from npuport.manifest import Manifest
-from npuport.runtime.buckets import parse_buckets
+from npuport.core.buckets import parse_buckets
+from npuport.core.errors import BucketError, ConversionError, IntegrityError, ManifestError, NpuportError
+from npuport.core.manifest import Manifest
 
 SMALL = ConvertOptions(formats=("onnx",), precisions=("fp32",), shapes=("dynamic",))
 
@@ -72,7 +72,7 @@ def test_crash_mid_export_keeps_the_previous_artifacts_intact(tiny_model, tmp_pa
 
 def test_full_disk_leaves_no_partial_file_and_no_manifest(tiny_model, tmp_path, monkeypatch):
     """ENOSPC injected at the rename into place (the only boundary mocked: a real full disk is not made here)."""
-    import npuport.fsutil as fsutil
+    import npuport.core.files as fsutil
 
     real_replace = os.replace
 

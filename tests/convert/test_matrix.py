@@ -9,15 +9,17 @@ import pytest
 import torch
 
 from npuport.convert.check import TOLERANCE
-from npuport.errors import InputError
-from npuport.manifest import Manifest, Variant
-from npuport.runtime.buckets import BucketPolicy
-from npuport.runtime.execute import run_feed, to_probabilities
+from npuport.core.buckets import BucketPolicy
+from npuport.core.decisions import to_probabilities
+from npuport.core.errors import InputError
+from npuport.core.golden import GoldenInputs, load_reference
+from npuport.core.manifest import Manifest, Variant
+from npuport.model.reference import EagerReference
+from npuport.model.source import load_source
+from npuport.runtime.execute import run_feed
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
-from npuport.runtime.torch_runner import EagerRunner, TorchScriptRunner
-from npuport.source import load_source
-from npuport.validate.golden import GoldenInputs, load_reference
+from npuport.runtime.torch_runner import TorchScriptRunner
 
 ARCHS = ["bert", "roberta", "distilbert", "structbert"]
 EXPECTED_VARIANTS = {
@@ -84,10 +86,7 @@ def test_dynamic_onnx_runs_batch_3_by_sequence_77(converted, tiny_model, arch):
     texts = ["今天天气真好，心情非常愉快！", "I am so happy today! " * 10, "?!"]
     feed = tokenize(source.tokenizer, texts, source.info.input_names, length=77)
     feed["attention_mask"][2, 40:] = 0  # padded row, as a real batch has
-    eager = EagerRunner(source.model, result.manifest.variant("onnx-fp32-dynamic").inputs,
-                        result.manifest.variant("onnx-fp32-dynamic").outputs)
-    with eager:
-        want = eager.infer(feed)
+    want = EagerReference(source.model, source.info.input_names).logits(feed)
     for variant_id in ("onnx-fp32-dynamic", "torchscript-fp32-dynamic"):
         with runner_for(result.root, result.manifest.variant(variant_id)) as runner:
             got = runner.infer(feed)

@@ -11,8 +11,8 @@ import pytest
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
 from npuport.convert.quantize import LADDER, node_roles, quantize_onnx_int8
-from npuport.errors import ConversionError
-from npuport.validate.run import validate_artifacts
+from npuport.core.errors import ConversionError
+from npuport.validate.gate import validate_artifacts
 
 
 def fp32_onnx(converted, arch: str) -> Path:  # type: ignore[no-untyped-def]

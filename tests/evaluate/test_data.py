@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from npuport.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
-from npuport.errors import InputError
+from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.core.errors import InputError
 from npuport.evaluate.data import bundled_for, read_jsonl
 
 

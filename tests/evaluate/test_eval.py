@@ -10,9 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from npuport.corpus import load_corpus
-from npuport.evaluate.run import EAGER_ID, EVAL_FILE, evaluate, load_eval
-from npuport.manifest import Manifest
+from npuport.core.corpus import load_corpus
+from npuport.core.manifest import Manifest
+from npuport.core.records import EVAL_FILE, load_eval
+from npuport.evaluate.accuracy import EAGER_ID, evaluate
 from npuport.runtime import load
 
 VARIANTS = ["onnx-fp32-dynamic", "torchscript-bf16-dynamic", "onnx-int8-dynamic"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from npuport.core.decisions import decide
 from npuport.evaluate.metrics import score
-from npuport.evaluate.run import decide
 
 LABELS = ["a", "b", "c"]
 # text 0: {a} → {a}        exact

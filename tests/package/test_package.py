@@ -16,14 +16,14 @@ from tritonclient.grpc import model_config_pb2
 from typer.testing import CliRunner
 
 from npuport.cli import app
-from npuport.errors import IntegrityError, ParityError
-from npuport.manifest import Manifest
-from npuport.package.archive import safe_extract
+from npuport.core.archive import safe_extract
+from npuport.core.devices import CpuClass, cpu_class
+from npuport.core.errors import IntegrityError, ParityError
+from npuport.core.manifest import Manifest
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
 from npuport.runtime import load
-from npuport.runtime.device import CpuClass, cpu_class
-from npuport.validate.run import validate_artifacts
+from npuport.validate.gate import validate_artifacts
 
 SHIPPED = ["onnx-fp32-dynamic", "onnx-fp16-static", "torchscript-fp32-dynamic", "onnx-int8-dynamic"]
 
@@ -121,7 +121,7 @@ def test_verify_fails_on_a_tampered_package(package, tmp_path):  # type: ignore[
     assert cli.exit_code == 4 and "error: onnx/fp32-dynamic.onnx does not match SHA256SUMS" in cli.output
     # rewriting SHA256SUMS too is caught by the manifest's own hashes
     sums = copy / "SHA256SUMS"
-    from npuport.fsutil import sha256_file
+    from npuport.core.files import sha256_file
 
     lines = [f"{sha256_file(model)}  onnx/fp32-dynamic.onnx" if line.endswith(" onnx/fp32-dynamic.onnx") else line
              for line in sums.read_text().splitlines()]

@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from npuport.bench.run import BenchOptions, bench_artifacts
-from npuport.errors import BackendUnavailableError
-from npuport.evaluate.run import evaluate
-from npuport.manifest import Manifest, Validation
+from npuport.bench.benchmark import BenchOptions, bench_artifacts
+from npuport.core.errors import BackendUnavailableError
+from npuport.core.manifest import Manifest, Validation
+from npuport.evaluate.accuracy import evaluate
 from npuport.report.build import build_report
 
 VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-bf16-dynamic")

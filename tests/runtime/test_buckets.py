@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from npuport.errors import BucketError
-from npuport.manifest import Bucket
-from npuport.runtime.buckets import BucketPolicy, check_buckets, length_groups, pad_to_bucket, parse_buckets
+from npuport.core.buckets import BucketPolicy, check_buckets, length_groups, pad_to_bucket, parse_buckets
+from npuport.core.errors import BucketError
+from npuport.core.manifest import Bucket
 
 
 def test_parse_sorts_and_dedupes():

@@ -18,15 +18,15 @@ import pytest
 import torch
 
 from npuport.convert.check import TOLERANCE
-from npuport.corpus import load_corpus
-from npuport.errors import BackendUnavailableError, InputError, IntegrityError, ManifestError
+from npuport.core.corpus import load_corpus
+from npuport.core.decisions import parse_threshold, resolve_thresholds
+from npuport.core.devices import Device
+from npuport.core.errors import BackendUnavailableError, InputError, IntegrityError, ManifestError
+from npuport.model.source import load_source
 from npuport.runtime import Classifier, load, read_texts
-from npuport.runtime.classifier import parse_threshold, resolve_thresholds
-from npuport.runtime.device import Device
 from npuport.runtime.loader import choose_variant
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.torch_runner import TorchScriptRunner
-from npuport.source import load_source
 
 LANG = {"structbert": "zh", "roberta": "en"}  # 3 model inputs (token_type_ids) and 2
 VARIANTS = [

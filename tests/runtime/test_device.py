@@ -9,8 +9,9 @@ import importlib.util
 import pytest
 import torch
 
-from npuport.errors import BackendUnavailableError
-from npuport.runtime.device import Device, classify_cpu, cpu_class, ort_providers, torch_device
+from npuport.core.devices import Device, classify_cpu, cpu_class
+from npuport.core.errors import BackendUnavailableError
+from npuport.runtime.backends import ort_providers, torch_device
 
 
 def test_parse():

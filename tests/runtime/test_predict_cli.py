@@ -8,10 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+
 import pytest
 import torch
 
-from npuport.corpus import ZH_LABELS
+from npuport.core.corpus import ZH_LABELS
 
 NPUPORT = [sys.executable, "-m", "npuport.cli"]
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from npuport.errors import InputError
-from npuport.manifest import TensorSpec
+from npuport.core.errors import InputError
+from npuport.core.manifest import TensorSpec
 from npuport.runtime.runner import Runner
 
 

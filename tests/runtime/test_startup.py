@@ -9,8 +9,8 @@ import sys
 import pytest
 from transformers import AutoTokenizer
 
-from npuport.corpus import load_corpus
-from npuport.runtime.encode import SavedTokenizer, TextEncoder
+from npuport.core.corpus import load_corpus
+from npuport.model.tokenizer import SavedTokenizer, TextEncoder
 
 
 @pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert", "structbert"])

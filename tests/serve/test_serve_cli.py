@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-
 from serving import WAIT, wait_until  # type: ignore[import-not-found]
 
 NPUPORT = [sys.executable, "-m", "npuport.cli"]

@@ -12,14 +12,13 @@ import httpx
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-from npuport.corpus import load_corpus
-from npuport.errors import InputError
-from npuport.manifest import Validation
-from npuport.serve.config import STATIC_WAIT_MS, Batching, Limits, ServeConfig, fit_batching
-from npuport.serve.describe import parity
-
 from serving import WAIT, GatedClassifier, as_json, running, wait_until  # type: ignore[import-not-found]
+
+from npuport.core.corpus import load_corpus
+from npuport.core.errors import InputError
+from npuport.core.manifest import Validation
+from npuport.serve.config import STATIC_WAIT_MS, Batching, Limits, ServeConfig, fit_batching
+from npuport.serve.metadata import parity
 
 TEXTS = [e.text for e in load_corpus("zh") if e.kind != "normal"] + [e.text for e in load_corpus("zh")][:40]
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from npuport.errors import InputError
+from npuport.core.errors import InputError
 from npuport.validate.metrics import Comparison, compare
 
 R = np.array([[0.1, 0.6, 0.3], [0.8, 0.2, 0.4]])

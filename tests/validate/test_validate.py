@@ -13,12 +13,12 @@ from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from npuport.cli import app
-from npuport.errors import InputError
-from npuport.fsutil import sha256_file
-from npuport.manifest import Bucket, Manifest, VariantFile
-from npuport.runtime.device import cpu_class
+from npuport.core.devices import cpu_class
+from npuport.core.errors import InputError
+from npuport.core.files import sha256_file
+from npuport.core.manifest import Bucket, Manifest, VariantFile
+from npuport.validate.gate import validate_artifacts
 from npuport.validate.profiles import DEFAULT_PROFILES, resolve_profiles
-from npuport.validate.run import validate_artifacts
 from npuport.validate.validator import MIN_TEXTS_PER_BUCKET, assign_to_buckets
 
 

@@ -14,18 +14,12 @@ if TYPE_CHECKING:
 
 
 def parity(classifier: Classifier) -> dict[str, Any]:
-    """The validations recorded for exactly these files (the variant's sha256) on this device.
-
-    A record for other bytes or another device says nothing about what runs here, so none of those count.
-    """
-    sha256 = classifier.variant.digest
+    """The validations recorded for exactly these files on this device; the latest is the verdict."""
     device = str(classifier.device)
-    records = [v.model_dump() for v in classifier.manifest.validations if v.sha256 == sha256 and v.device == device]
-    if not records:
-        verdict = "not validated"
-    else:
-        verdict = "passed" if all(r["passed"] for r in records) else "failed"
-    return {"verdict": verdict, "variant": classifier.variant_id, "sha256": sha256, "device": device, "records": records}
+    records = classifier.manifest.validations_of(classifier.variant, device)
+    verdict = "not validated" if not records else "passed" if records[-1].passed else "failed"
+    return {"verdict": verdict, "variant": classifier.variant_id, "sha256": classifier.variant.digest, "device": device,
+            "records": [r.model_dump() for r in records]}
 
 
 def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) -> dict[str, Any]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from npuport import __version__
-from npuport.errors import IntegrityError, ManifestError
-from npuport.fsutil import sha256_file, write_text_atomic
+from npuport.core.errors import IntegrityError, ManifestError
+from npuport.core.files import sha256_file, write_text_atomic
+from npuport.core.records import utc_now
 
 SCHEMA_VERSION = "1.1"  # 1.1: Variant.quantization, Validation.platform
 MANIFEST_NAME = "manifest.json"
@@ -135,6 +135,11 @@ class Variant(_Model):
         lines = sorted(f"{record.path} {record.sha256}" for record in self.files)
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
+    @property
+    def load_bytes(self) -> int:
+        """Bytes of the distinct files it loads: what a deployment of this variant ships."""
+        return sum({record.path: record.bytes for record in self.files}.values())
+
     def specs_at(self, bucket: Bucket | None) -> tuple[list[TensorSpec], list[TensorSpec]]:
         """Input and output specs with the symbolic dims fixed to `bucket` (unchanged for None)."""
         return specs_at(self.inputs, bucket), specs_at(self.outputs, bucket)
@@ -203,7 +208,7 @@ class Platform(_Model):
 class Validation(_Model):
     report: str
     variant: str
-    sha256: str
+    sha256: str  # the variant's digest (Variant.digest): its file's sha256, or for several files the digest of their list
     device: str
     profile: str
     passed: bool
@@ -224,14 +229,10 @@ class PackageInfo(_Model):
     profiles: dict[str, dict[str, float | int | str | None]]
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class Manifest(_Model):
     schema_version: str = SCHEMA_VERSION
     npuport_version: str = __version__
-    created: str = Field(default_factory=_now)
+    created: str = Field(default_factory=utc_now)
     source: SourceInfo
     tokenizer: TokenizerInfo
     toolchain: dict[str, str]
@@ -246,6 +247,17 @@ class Manifest(_Model):
                 return variant
         available = ", ".join(v.id for v in self.variants) or "none"
         raise ManifestError(f"unknown variant {variant_id!r}; available: {available}")
+
+    def validations_of(self, variant: Variant, device: str) -> list[Validation]:
+        """Records for exactly these files (the variant's digest) on exactly this device, oldest first. A record for
+        other bytes, or for another device (cuda:1 for cuda:0: another card, another driver), says nothing about
+        what runs here."""
+        return [v for v in self.validations if v.variant == variant.id and v.device == device and v.sha256 == variant.digest]
+
+    def verdict(self, variant: Variant, device: str) -> Validation | None:
+        """The latest validation of `variant`'s current files on `device`; None: not validated there."""
+        records = self.validations_of(variant, device)
+        return records[-1] if records else None
 
     def owned_bytes(self, variant: Variant) -> int:
         """Bytes of the files `variant` is the first to list (0 when it only shares another variant's files)."""

@@ -1,20 +1,16 @@
-"""Explicit devices: cpu, cuda[:N], npu[:N]. Asking for one that is not here is an error, never a CPU fallback.
+"""Devices as values: cpu, cuda[:N], npu[:N] parsed once, and the CPU's instruction-set class a verdict holds for.
 
-NPU status: the npu branches (torch_npu import, `torch.npu.is_available`, CANNExecutionProvider) follow
-torch_npu's and onnxruntime-cann's documented APIs but have NOT been run on Ascend hardware by this project;
-tests exercise their decisions (what is missing → which error) only.
+Whether a device is really here is asked of torch / ONNX Runtime in `npuport.runtime.backends`; nothing here
+imports either.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from npuport.errors import BackendUnavailableError
-
-if TYPE_CHECKING:
-    import torch
+from npuport.core.errors import BackendUnavailableError
 
 DeviceType = Literal["cpu", "cuda", "npu"]
 ORT_PROVIDERS: dict[str, str] = {
@@ -22,7 +18,6 @@ ORT_PROVIDERS: dict[str, str] = {
     "cuda": "CUDAExecutionProvider",
     "npu": "CANNExecutionProvider",
 }
-ORT_PACKAGE = {"cuda": "onnxruntime-gpu", "npu": "onnxruntime-cann (it replaces the onnxruntime package)"}
 
 
 @dataclass(frozen=True)
@@ -34,62 +29,16 @@ class Device:
         return self.type if self.type == "cpu" else f"{self.type}:{self.index}"
 
     @classmethod
-    def parse(cls, text: str) -> Device:
+    def parse(cls, text: str | Device) -> Device:
+        """'cuda:1' → Device("cuda", 1); a Device is returned as it is, so library calls take either."""
+        if isinstance(text, Device):
+            return text
         name, _, index = text.strip().lower().partition(":")
         if name not in ORT_PROVIDERS:
             raise BackendUnavailableError(f"unknown device {text!r}; use cpu, cuda[:N] or npu[:N]")
         if index and not index.isdigit():
             raise BackendUnavailableError(f"bad device index in {text!r}")
         return cls(type=name, index=int(index or 0))  # type: ignore[arg-type]
-
-
-def import_torch_npu() -> None:
-    """Import torch_npu (it registers the `npu` device with torch) or say exactly what is missing."""
-    try:
-        import torch_npu  # noqa: F401
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "--device npu needs torch_npu, which is not installed: pip install 'npuport[npu]' "
-            "on a machine with Ascend's CANN toolkit"
-        ) from exc
-    except Exception as exc:  # torch_npu raises various errors when CANN libraries are absent
-        raise BackendUnavailableError(f"torch_npu is installed but failed to import (is CANN set up?): {exc}") from exc
-
-
-def torch_device(device: Device) -> torch.device:
-    """The torch.device for `device`, after checking it really exists."""
-    import torch
-
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            reason = "this torch is a CPU build" if torch.version.cuda is None else "no CUDA device is visible"
-            raise BackendUnavailableError(f"--device cuda is unavailable: {reason}")
-        if device.index >= torch.cuda.device_count():
-            raise BackendUnavailableError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
-    elif device.type == "npu":
-        import_torch_npu()
-        if not torch.npu.is_available():  # type: ignore[attr-defined]
-            raise BackendUnavailableError("--device npu: torch_npu imported but no Ascend NPU is visible")
-        if device.index >= torch.npu.device_count():  # type: ignore[attr-defined]
-            raise BackendUnavailableError(f"--device {device}: only {torch.npu.device_count()} NPU(s)")  # type: ignore[attr-defined]
-    return torch.device(str(device))
-
-
-def ort_providers(device: Device, available: list[str] | None = None) -> list[tuple[str, dict[str, str]]]:
-    """Execution providers for `device`, accelerator first; CPU stays last for nodes the accelerator lacks."""
-    if available is None:
-        import onnxruntime
-
-        available = onnxruntime.get_available_providers()
-    wanted = ORT_PROVIDERS[device.type]
-    if wanted not in available:
-        raise BackendUnavailableError(
-            f"--device {device} with ONNX Runtime needs {wanted}, which this onnxruntime lacks "
-            f"(has {', '.join(available)}); install {ORT_PACKAGE[device.type]}"
-        )
-    if device.type == "cpu":
-        return [(wanted, {})]
-    return [(wanted, {"device_id": str(device.index)}), (ORT_PROVIDERS["cpu"], {})]
 
 
 # Instruction-set features that int8/bf16 kernels dispatch on, by numpy's name (it reads CPUID and the OS's

@@ -10,97 +10,28 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from npuport.errors import InputError, ManifestError
+from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_probabilities
+from npuport.core.devices import Device
+from npuport.core.errors import InputError, ManifestError
+from npuport.core.files import sha256_file, write_text_atomic
+from npuport.core.manifest import Manifest, Variant
+from npuport.core.records import EVAL_FILE, EvalReport, SystemRecord, load_eval, still_current, utc_now
 from npuport.evaluate.data import LabelledData, bundled_for, read_jsonl
-from npuport.evaluate.metrics import ACCURACY_DEFINITION, Scores, score
-from npuport.fsutil import sha256_file, write_text_atomic
-from npuport.manifest import Manifest, TensorSpec, Variant
-from npuport.runtime.classifier import Threshold, resolve_thresholds
+from npuport.evaluate.metrics import Scores, score
+from npuport.runtime.backends import check_available
 
-EVAL_FILE = "reports/eval.json"
-EVAL_SCHEMA = 1
 EAGER_ID = "eager-fp32"
 Progress = Callable[[str], None]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class SystemRecord(_Record):
-    """One evaluated system: a variant, or the eager reference (variant = "eager-fp32", sha256 = weights')."""
-
-    variant: str
-    sha256: str
-    reference: bool
-    precision: str
-    format: str
-    shape: str
-    device: str
-    engine: str
-    seconds: float
-    accuracy: float
-    micro_precision: float
-    micro_recall: float
-    micro_f1: float
-    macro_f1: float | None
-    per_label: list[dict[str, Any]]
-    delta: dict[str, float | None] | None = None  # metric minus the reference's; None for the reference itself
-    changed: int | None = None  # texts whose predicted label set differs from the reference's
-
-
-class EvalReport(_Record):
-    schema_version: int = EVAL_SCHEMA
-    created: str
-    artifacts: str
-    data: dict[str, Any]  # source, sha256, texts
-    threshold: str
-    device: str
-    accuracy_definition: str = ACCURACY_DEFINITION
-    reference: dict[str, str]  # variant, kind (eager | variant), why
-    records: list[SystemRecord]
-
-    def context(self) -> tuple[str, str, str, str]:
-        """Records are comparable only when measured on the same data, threshold, device and reference."""
-        return self.data["sha256"], self.threshold, self.device, self.reference["variant"]
-
-
-def load_eval(root: Path) -> EvalReport | None:
-    """The eval report of an artifacts directory, or None when absent or unreadable (it is only a cache)."""
-    path = root / EVAL_FILE
-    if not path.is_file():
-        return None
-    try:
-        report = EvalReport.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, UnicodeDecodeError, ValueError):
-        return None
-    return report if report.schema_version == EVAL_SCHEMA else None
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def decide(probabilities: np.ndarray, thresholds: np.ndarray, activation: str) -> np.ndarray:
-    """Predicted label sets as a bool matrix, the rule `Classifier.predict` applies: sigmoid models take every
-    label at or over its threshold, softmax models their argmax."""
-    if activation == "sigmoid":
-        return probabilities >= thresholds[None, :]
-    decided = np.zeros(probabilities.shape, dtype=bool)
-    decided[np.arange(len(probabilities)), probabilities.argmax(axis=1)] = True
-    return decided
-
-
 def _eager_source(manifest: Manifest) -> tuple[Path | None, str]:
     """The source model directory when it still holds the weights convert exported, else None and why not."""
-    from npuport.source import find_weights
+    from npuport.model.source import find_weights
 
     path = Path(manifest.source.path)
     if not path.is_dir():
@@ -120,28 +51,18 @@ def _fp32_variant(manifest: Manifest) -> Variant | None:
     return ranked[0] if ranked else None
 
 
-def _eager_probabilities(root: Path, manifest: Manifest, model_dir: Path, texts: list[str], batch_size: int) -> np.ndarray:
-    """The source model on the CPU with the artifacts' tokenizer, batched by length like `Classifier.predict`."""
-    from npuport.runtime.buckets import BucketPolicy
-    from npuport.runtime.encode import TextEncoder
-    from npuport.runtime.execute import run_chunks, to_probabilities
-    from npuport.runtime.loader import _tokenizer
-    from npuport.runtime.torch_runner import EagerRunner
-    from npuport.source import load_source
+def _eager_probabilities(root: Path, manifest: Manifest, model_dir: Path, texts: list[str]) -> np.ndarray:
+    """The eager reference on the texts, tokenized by the artifacts' tokenizer exactly as `Classifier.predict` does."""
+    from npuport.model.reference import EagerReference
+    from npuport.model.source import load_source
+    from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 
     info = manifest.source
-    specs = [TensorSpec(name=n, dtype="int64", shape=["batch", "sequence"]) for n in info.input_names]
-    output = [TensorSpec(name="logits", dtype="float32", shape=["batch", info.num_labels])]
-    encoder = TextEncoder(_tokenizer(root, manifest), info.input_names, info.max_length)
+    encoder = TextEncoder(saved_tokenizer(root, manifest), info.input_names, info.max_length)
     encoded = encoder.encode(texts)
-    order = np.argsort(encoded.lengths, kind="stable")
-    probabilities = np.zeros((len(texts), info.num_labels), dtype=np.float32)
-    with EagerRunner(load_source(model_dir).model, specs, output) as runner:
-        for start in range(0, len(texts), batch_size):
-            index = order[start : start + batch_size]
-            logits = run_chunks(lambda _bucket: runner, encoder.feed(encoded, index), BucketPolicy(None), encoder.pad_token_id)
-            probabilities[index] = to_probabilities(logits, info.activation)
-    return probabilities
+    reference = EagerReference(load_source(model_dir).model, info.input_names)
+    logits = reference.logits_by_length(encoded.lengths, lambda index: encoder.feed(encoded, index))
+    return to_probabilities(logits, info.activation)
 
 
 def _record(scores: Scores, **fields: Any) -> SystemRecord:
@@ -179,12 +100,12 @@ def evaluate(
     if not chosen:
         raise InputError("no variant to evaluate")
     thresholds = resolve_thresholds(threshold, manifest.source.labels, manifest.source.threshold)
-    _check_device(device, chosen)
+    check_available(Device.parse(device), {v.format for v in chosen})  # before the (slow) reference runs
 
     source_dir, why = _eager_source(manifest)
     index = {label: j for j, label in enumerate(labels)}
 
-    def run_variant(variant: Variant, on: str, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
+    def score_variant(variant: Variant, on: str, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
         progress(variant.id)
         started = time.perf_counter()
         with load(root, variant.id, on) as classifier:
@@ -202,7 +123,7 @@ def evaluate(
     if source_dir is not None:
         progress(EAGER_ID)
         started = time.perf_counter()
-        probabilities = _eager_probabilities(root, manifest, source_dir, labelled.texts, batch_size)
+        probabilities = _eager_probabilities(root, manifest, source_dir, labelled.texts)
         reference_decided = decide(probabilities, thresholds, manifest.source.activation)
         reference = _record(score(labelled.gold, reference_decided, labels), variant=EAGER_ID,
                             sha256=manifest.source.weights_sha256, reference=True, precision="fp32", format="eager",
@@ -213,33 +134,22 @@ def evaluate(
         fallback = _fp32_variant(manifest)
         if fallback is None:
             raise ManifestError(f"{why}, and the artifacts hold no fp32 variant to serve as the reference")
-        reference, reference_decided = run_variant(fallback, "cpu", is_reference=True)
+        reference, reference_decided = score_variant(fallback, "cpu", is_reference=True)
         reference_info = {"variant": fallback.id, "kind": "variant", "why": f"{why}; the reference is {fallback.id} on cpu"}
         if device == "cpu":
             chosen = [v for v in chosen if v.id != fallback.id]
 
     records = [reference]
     for variant in chosen:
-        record, decided = run_variant(variant, device, is_reference=False)
+        record, decided = score_variant(variant, device, is_reference=False)
         records.append(record.model_copy(update={
             "delta": _delta(record, reference), "changed": int((decided != reference_decided).any(axis=1).sum())}))
     report = EvalReport(
-        created=_now(), artifacts=str(root), threshold=_threshold_text(threshold, manifest), device=device,
+        created=utc_now(), artifacts=str(root), threshold=_threshold_text(threshold, manifest), device=device,
         data={"source": labelled.source, "sha256": labelled.sha256, "texts": len(labelled)},
         reference=reference_info, records=records,
     )
     return _merge_and_save(root, manifest, report)
-
-
-def _check_device(device: str, variants: list[Variant]) -> None:
-    """Fail before the (slow) reference runs when the device cannot run the chosen variants."""
-    from npuport.runtime.device import Device, ort_providers, torch_device
-
-    target = Device.parse(device)
-    if any(v.format == "torchscript" for v in variants):
-        torch_device(target)
-    if any(v.format == "onnx" for v in variants):
-        ort_providers(target)
 
 
 def _threshold_text(threshold: Threshold | None, manifest: Manifest) -> str:
@@ -255,10 +165,8 @@ def _merge_and_save(root: Path, manifest: Manifest, report: EvalReport) -> EvalR
     threshold, device, reference) and their files are unchanged; anything else in the old file is dropped."""
     previous = load_eval(root)
     if previous is not None and previous.context() == report.context():
-        current = {v.id: v.digest for v in manifest.variants}
         fresh = {r.variant for r in report.records}
-        kept = [r for r in previous.records
-                if not r.reference and r.variant not in fresh and current.get(r.variant) == r.sha256]
+        kept = [r for r in still_current(previous.records, manifest.variants) if not r.reference and r.variant not in fresh]
         order = {v.id: i for i, v in enumerate(manifest.variants)}
         merged = [report.records[0], *sorted(report.records[1:] + kept, key=lambda r: order.get(r.variant, len(order)))]
         report = report.model_copy(update={"records": merged})

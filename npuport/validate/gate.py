@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from npuport.errors import InputError
-from npuport.manifest import Manifest, Validation
-from npuport.runtime.device import Device
+from npuport.core.devices import Device
+from npuport.core.errors import InputError
+from npuport.core.manifest import Manifest, Validation
+from npuport.core.records import still_current, utc_now
+from npuport.validate.parity_report import write_reports
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
-from npuport.validate.report import write_reports
 from npuport.validate.validator import VariantValidation, custom_reference, golden_reference, validate_variant
 
 
@@ -39,8 +39,6 @@ def validate_artifacts(
     progress: Callable[[str], None] | None = None,
 ) -> ValidationRun:
     """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model)."""
-    from npuport.runtime import load
-
     root = Path(path)
     manifest = Manifest.load(root)
     target = Device.parse(device)
@@ -54,7 +52,7 @@ def validate_artifacts(
     for variant in chosen:
         if progress:
             progress(variant.id)
-        results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, load, threads))
+        results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, threads))
     report_dir = report_dir or root / "reports"
     entries = [r.as_dict() | {"reference": reference.origin} for r in results]
     json_report, markdown_report = write_reports(report_dir, manifest, str(target), entries)
@@ -69,9 +67,9 @@ def _record(root: Path, report: Path, results: list[VariantValidation]) -> None:
         where = report.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         where = str(report.resolve())
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = utc_now()
     done = {(r.variant, r.device) for r in results}
-    kept = [v for v in manifest.validations if (v.variant, v.device) not in done]
+    kept = [v for v in still_current(manifest.validations, manifest.variants) if (v.variant, v.device) not in done]
     new = [Validation(report=where, variant=r.variant, sha256=r.digest, device=r.device, profile=r.profile.name,
                       passed=r.passed, created=created, platform=r.platform) for r in results]
     manifest.model_copy(update={"validations": kept + new}).save(root)

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from npuport.errors import ManifestError
+from npuport.core.errors import ManifestError
+from npuport.core.golden import GoldenInputs
+from npuport.core.manifest import Manifest
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -63,6 +65,21 @@ class SavedTokenizer:
         pad = pad.get("content") if isinstance(pad, dict) else pad
         return cls(backend, backend.token_to_id(pad) if isinstance(pad, str) else None,
                    str(config.get("truncation_side") or "right"))
+
+
+def saved_tokenizer(root: Path, manifest: Manifest) -> SavedTokenizer | PreTrainedTokenizerBase:
+    """The tokenizer convert saved with the artifacts, read with `tokenizers` alone where it can be (no
+    transformers, no torch)."""
+    directory = root / manifest.tokenizer.directory
+    try:
+        saved = SavedTokenizer.load(directory)
+        if saved is not None:
+            return saved
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(directory))
+    except Exception as exc:  # tokenizers and transformers raise many types for an unusable tokenizer directory
+        raise ManifestError(f"cannot load the tokenizer saved in {directory}: {str(exc).splitlines()[0][:200]}") from exc
 
 
 def _json(path: Path) -> dict:  # type: ignore[type-arg]
@@ -149,3 +166,9 @@ def _fixed_backends(tokenizer: SavedTokenizer | PreTrainedTokenizerBase, max_len
     full.no_truncation()
     cut.enable_truncation(max_length, strategy="longest_first", direction=side)
     return full, cut
+
+
+def golden_inputs(encoder: TextEncoder, ids: list[str], texts: list[str]) -> GoldenInputs:
+    """Texts as golden rows: tokenized like `predict` does, cut at the encoder's max_length and padded to it."""
+    encoded = encoder.encode(texts)
+    return GoldenInputs.from_rows(ids, encoded.rows, encoded.original, encoder.max_length, encoder.pad_token_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from itertools import zip_longest
 from importlib import resources
+from itertools import zip_longest
 
 ZH_LABELS = ["恐惧", "愤怒", "厌恶", "喜好", "悲伤", "高兴", "惊讶"]
 GO_EMOTIONS = [

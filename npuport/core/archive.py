@@ -1,4 +1,4 @@
-"""`.tar.gz` packages: written atomically with stable ordering; unpacked only when every member is a plain
+"""`.tar.gz` packages (read by the runtime and by verify, written by package): written atomically with stable ordering; unpacked only when every member is a plain
 file or directory inside the destination (no absolute paths, no `..`, no links, no devices)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from npuport.errors import IntegrityError
-from npuport.fsutil import atomic_path
+from npuport.core.errors import IntegrityError
+from npuport.core.files import atomic_path
 
 
 def write_archive(directory: Path, archive: Path) -> Path:
@@ -57,3 +57,18 @@ def safe_extract(archive: Path, destination: Path) -> Path:
             raise IntegrityError(f"{archive} does not exist") from None
         raise IntegrityError(f"{archive} is not a readable .tar.gz package: {exc}") from None
     return destination / tops.pop()
+
+
+def unpacked(path: Path) -> Path:
+    """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits;
+    directories — artifacts or unpacked packages — are used in place."""
+    path = Path(path)
+    if not path.is_file():
+        return path
+    import atexit
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="npuport-package-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    return safe_extract(path, scratch)

@@ -11,8 +11,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from npuport.fsutil import write_text_atomic
-from npuport.manifest import Manifest, Platform
+from npuport.core.files import write_text_atomic
+from npuport.core.manifest import Manifest, Platform
+from npuport.core.records import read_json_list, still_current, validation_paths
 
 REPORT_SCHEMA = "npuport.validation/1"
 
@@ -35,29 +36,16 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def report_paths(report_dir: Path, device: str) -> tuple[Path, Path]:
-    stem = f"validation-{device.replace(':', '-')}"
-    return report_dir / f"{stem}.json", report_dir / f"{stem}.md"
-
-
 def merge_entries(json_path: Path, manifest: Manifest, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """New entries first in manifest order, then earlier entries of other variants whose files are unchanged."""
-    digests = {v.id: v.digest for v in manifest.variants}
-    kept: dict[str, dict[str, Any]] = {}
-    if json_path.is_file():
-        try:
-            old = json.loads(json_path.read_text(encoding="utf-8")).get("variants", [])
-        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            old = []  # an unreadable earlier report is replaced, not trusted
-        kept = {e["variant"]: e for e in old if isinstance(e, dict) and e.get("variant") in digests
-                and digests[e["variant"]] == e.get("sha256")}
+    kept = {e["variant"]: e for e in still_current(read_json_list(json_path, "variants"), manifest.variants)}
     kept.update({e["variant"]: e for e in new})
     order = {v.id: i for i, v in enumerate(manifest.variants)}
     return sorted(kept.values(), key=lambda e: order.get(e["variant"], len(order)))
 
 
 def write_reports(report_dir: Path, manifest: Manifest, device: str, entries: list[dict[str, Any]]) -> tuple[Path, Path]:
-    json_path, md_path = report_paths(report_dir, device)
+    json_path, md_path = validation_paths(report_dir, device)
     merged = merge_entries(json_path, manifest, entries)
     document = {
         "schema": REPORT_SCHEMA,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npuport.errors import BucketError
-from npuport.manifest import Bucket
+from npuport.core.errors import BucketError
+from npuport.core.manifest import Bucket
 
 _BUCKET = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 DEFAULT_BUCKETS = "1x64,1x128,16x128"

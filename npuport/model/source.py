@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npuport.errors import ModelLoadError
-from npuport.fsutil import sha256_file
-from npuport.manifest import SourceInfo
+from npuport.core.errors import ModelLoadError
+from npuport.core.files import sha256_file
+from npuport.core.manifest import SourceInfo
 
 if TYPE_CHECKING:
     import torch

@@ -1,4 +1,5 @@
-"""Atomic file writes and hashing: a crash never leaves a half-written file under its final name."""
+"""Atomic writes of files and directories, and hashing: a crash never leaves a half-written file or directory under
+its final name."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from npuport.errors import NpuportError
+from npuport.core.errors import NpuportError
 
 
 def sha256_file(path: Path) -> str:
@@ -58,3 +59,25 @@ def remove_stale_temporaries(root: Path) -> None:
     """Delete leftovers of an interrupted run (directories named .<name>.<random>.tmp)."""
     for leftover in list(root.rglob(".*.tmp")):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def fresh_directory(path: Path) -> Path:
+    """`path` as a new empty directory (whatever an interrupted run left there is removed first)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@contextlib.contextmanager
+def staged_directory(final: Path) -> Iterator[Path]:
+    """Yield an empty `.<name>.staging` directory beside `final` to build it in; if the block succeeds, it replaces
+    `final` by rename, else it is removed. Readers see the old directory or the new one, never a mix."""
+    staging = fresh_directory(final.parent / f".{final.name}.staging")
+    try:
+        yield staging
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

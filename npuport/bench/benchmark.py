@@ -20,22 +20,21 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from npuport.bench.baseline import HandWrittenBaseline
-from npuport.bench.memory import MemoryProbe, release_memory
 from npuport.bench.timing import latency_stats, speedup, throughput
-from npuport.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
-from npuport.errors import InputError
-from npuport.fsutil import write_text_atomic
-from npuport.manifest import Manifest, Variant
-from npuport.runtime.device import Device
-from npuport.runtime.texts import read_texts
+from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.core.devices import Device
+from npuport.core.errors import InputError
+from npuport.core.files import write_text_atomic
+from npuport.core.manifest import Manifest, Variant
+from npuport.core.memory import MemoryProbe, release_memory
+from npuport.core.records import BENCH_SCHEMA, bench_path, read_json_list, still_current, utc_now
+from npuport.core.texts import read_texts
 
-SCHEMA = "npuport.bench/1"
 Progress = Callable[[dict[str, Any]], None]
 PAUSE_S = 0.05  # between timed blocks, so the previous engine's threads stop spinning
 BLOCKS = 8  # blocks per pass over the texts, alternating baseline and variant
@@ -103,16 +102,12 @@ def batches_of(texts: Sequence[str], size: int, limit: int | None) -> list[list[
     return cut[:limit] if limit else cut
 
 
-def report_path(root: Path, device: str) -> Path:
-    return root / "reports" / f"bench-{device.replace(':', '-')}.json"
-
-
 def parity(manifest: Manifest, variant: Variant, device: str) -> dict[str, Any] | None:
     """The manifest's validation verdict for this variant's current files on `device` (None: not validated)."""
-    for record in reversed(manifest.validations):
-        if record.variant == variant.id and record.device == device and record.sha256 == variant.digest:
-            return {"passed": record.passed, "profile": record.profile, "report": record.report, "created": record.created}
-    return None
+    record = manifest.verdict(variant, device)
+    if record is None:
+        return None
+    return {"passed": record.passed, "profile": record.profile, "report": record.report, "created": record.created}
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -217,11 +212,11 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     baseline.close()
 
     document = {
-        "schema": SCHEMA,
+        "schema": BENCH_SCHEMA,
         "model": manifest.source.architecture,
         "artifacts": str(root),
         "device": str(device),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": utc_now(),
         "host": _host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
         "texts": {"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
         "method": "end to end: texts in → predictions out, tokenization included; baseline and variant run the same "
@@ -234,7 +229,7 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
         },
         "records": records,
     }
-    out = report_path(root, str(device))
+    out = bench_path(root, str(device))
     document["records"] = _merge(out, manifest, records)
     write_text_atomic(out, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     return BenchRun(out, document, records)
@@ -276,13 +271,12 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
             timed.append((size, sum(len(b) for b in batches) * options.repeat, mine, base))
         engine = classifier.engine
     finally:
-        classifier.close()
-        del classifier
+        classifier.close()  # releases its sessions / modules; release_memory hands the heap back
         release_memory()
     common = {
         "variant": variant.id, "sha256": variant.digest, "format": variant.format, "precision": variant.precision,
         "shape": variant.shape, "device": str(device), "engine": engine,
-        "bytes": sum({r.path: r.bytes for r in variant.files}.values()),
+        "bytes": variant.load_bytes,
         "max_length": effective_max_length(manifest, variant), "threads": threads,
         "loadavg_1min": [load_before, os.getloadavg()[0]],  # before and after this variant's runs
         "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
@@ -292,19 +286,13 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         "parity": parity(manifest, variant, str(device)),
     }
     return [common | {"batch_size": size, "texts": count, "calls": len(mine), **_result(count, mine, base),
-                      "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                      "created": utc_now()}
             for size, count, mine, base in timed]
 
 
 def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Earlier records of (variant, batch size) pairs not measured now, while the variant's files are unchanged."""
-    try:
-        previous = json.loads(path.read_text(encoding="utf-8")).get("records", [])
-    except (OSError, ValueError, AttributeError):
-        previous = []
-    digests = {v.id: v.digest for v in manifest.variants}
     measured = {(r["variant"], r["batch_size"]) for r in fresh}
-    kept = [r for r in previous if isinstance(r, dict) and r.get("variant") in digests
-            and digests[r["variant"]] == r.get("sha256")
-            and (r.get("variant"), r.get("batch_size")) not in measured]
+    kept = [r for r in still_current(read_json_list(path, "records"), manifest.variants)
+            if (r["variant"], r.get("batch_size")) not in measured]
     return kept + fresh

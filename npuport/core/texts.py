@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from npuport.errors import InputError
+from npuport.core.errors import InputError
 
 SUFFIXES = (".txt", ".jsonl")
 
