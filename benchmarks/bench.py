@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from npuport.bench import BenchOptions, bench_artifacts
-from npuport.bench.table import bench_table
+from npuport.cli.render import bench_table
 from npuport.core.errors import NpuportError
 from npuport.core.manifest import Manifest
 

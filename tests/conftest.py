@@ -1,7 +1,12 @@
-"""Session-scoped tiny models of every supported architecture, built offline, and their converted artifacts."""
+"""Session-scoped tiny models of every supported architecture, built offline, and their converted artifacts;
+the two views of those artifacts that tests in several directories share.
+
+Helper modules beside this file (cli_runner: the one way to run the CLI; serving: a real uvicorn server) are
+importable by name from any test, since pytest puts this directory on sys.path for it."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,3 +49,16 @@ def converted(tiny_model: Callable[[str], Path], tmp_path_factory: pytest.TempPa
         return results[model_type]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def structbert_artifacts(converted: Callable[[str], ConvertResult]) -> str:
+    """The shared session conversion of the tiny structbert (zh), as a path string: read-only, never written to."""
+    return str(converted("structbert").root)
+
+
+@pytest.fixture
+def bert_copy(converted: Callable[[str], ConvertResult], tmp_path: Path) -> Path:
+    """A private copy of the tiny bert's artifacts (without reports/) for a test that writes reports or edits the
+    manifest, which the shared conversion must never see."""
+    return Path(shutil.copytree(converted("bert").root, tmp_path / "bert", ignore=shutil.ignore_patterns("reports")))

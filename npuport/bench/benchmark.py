@@ -32,10 +32,10 @@ from npuport.core.errors import InputError
 from npuport.core.files import write_text_atomic
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.memory import MemoryProbe, release_memory
+from npuport.core.progress import Progress, done, reporter, start, total
 from npuport.core.records import BENCH_SCHEMA, bench_path, read_json_list, still_current, utc_now
 from npuport.core.texts import read_texts
 
-Progress = Callable[[dict[str, Any]], None]
 PAUSE_S = 0.05  # between timed blocks, so the previous engine's threads stop spinning
 BLOCKS = 8  # blocks per pass over the texts, alternating baseline and variant
 
@@ -181,7 +181,7 @@ def _result(texts: int, seconds: list[float], base: list[float]) -> dict[str, An
 def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progress: Progress | None = None) -> BenchRun:
     """Benchmark the chosen variants of an artifacts directory on a device; write and return the report."""
     options = options or BenchOptions()
-    notify = progress or (lambda event: None)
+    notify = reporter(progress)
     root = Path(path)
     manifest = Manifest.load(root)
     device = Device.parse(options.device)
@@ -192,10 +192,10 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     else:
         texts, text_source = corpus_texts(manifest.source.labels)
     plans = {bs: batches_of(texts, bs, options.max_batches) for bs in options.batch_sizes}
-    notify({"event": "total", "steps": 1 + len(chosen) * (1 + len(plans))})
+    notify(total(1 + len(chosen) * (1 + len(plans))))
     load_start = os.getloadavg()
 
-    notify({"event": "start", "label": "baseline: load"})
+    notify(start("baseline: load"))
     baseline = HandWrittenBaseline(options.source or Path(manifest.source.path), device, manifest.source.max_length,
                                    manifest.source.activation, manifest.source.threshold, manifest.source.labels)
     baseline_probe = MemoryProbe().start()
@@ -203,7 +203,7 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     baseline_first = _timed(lambda: baseline.predict(plans[options.batch_sizes[0]][0]))
     baseline.predict(_heaviest(plans)[1])  # memory: the largest activations it will see
     baseline_memory = baseline_probe.stop()
-    notify({"event": "done", "label": "baseline: load"})
+    notify(done("baseline: load"))
 
     records: list[dict[str, Any]] = []
     for variant in chosen:
@@ -248,7 +248,7 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
     from npuport.runtime import load
     from npuport.runtime.loader import effective_max_length
 
-    notify({"event": "start", "label": f"{variant.id}: load"})
+    notify(start(f"{variant.id}: load"))
     load_before = os.getloadavg()[0]
     probe = MemoryProbe().start()
     verify = _timed(lambda: [record.verify(root) for record in {r.path: r for r in variant.files}.values()])
@@ -261,13 +261,13 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         heaviest_size, heaviest = _heaviest(plans)
         classifier.predict(heaviest, batch_size=heaviest_size)  # memory: the largest activations it will see
         memory = probe.stop()
-        notify({"event": "done", "label": f"{variant.id}: load"})
+        notify(done(f"{variant.id}: load"))
         pairing = _Pairing(baseline, lambda batch, bs: classifier.predict(batch, batch_size=bs))
         timed = []
         for size, batches in plans.items():
-            notify({"event": "start", "label": f"{variant.id}: batch {size}"})
+            notify(start(f"{variant.id}: batch {size}"))
             base, mine = pairing.run(batches, size, options.warmup, options.repeat)
-            notify({"event": "done", "label": f"{variant.id}: batch {size}"})
+            notify(done(f"{variant.id}: batch {size}"))
             timed.append((size, sum(len(b) for b in batches) * options.repeat, mine, base))
         engine = classifier.engine
     finally:

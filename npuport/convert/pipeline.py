@@ -10,25 +10,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from npuport.convert.job import Job
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
-from npuport.convert.worker import Job, execute_job
+from npuport.convert.worker import execute_job
 from npuport.core.buckets import check_buckets
 from npuport.core.corpus import golden_selection
 from npuport.core.errors import ConversionError, ManifestError
 from npuport.core.files import fresh_directory, remove_stale_temporaries, sha256_file
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
+from npuport.core.progress import Progress, reporter, total
 from npuport.core.records import still_current
 from npuport.model.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_max_length, read_config
 from npuport.model.tokenizer import TextEncoder, golden_inputs
 
-Progress = Callable[[dict[str, Any]], None]
 STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
 OWNED_DIRS = ("torchscript", "onnx", "tokenizer", "golden")
 TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
@@ -216,7 +216,7 @@ def convert_model(
     """Export `model_dir` into `out_dir`; returns the manifest written there."""
     started = time.perf_counter()
     options = options or ConvertOptions()
-    progress = progress or (lambda event: None)
+    progress = reporter(progress)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     config = read_config(model_dir)
     find_weights(model_dir)
@@ -245,7 +245,7 @@ def convert_model(
             "threshold": threshold, "int8_weights": options.int8_weights,
         }
         jobs = _jobs(model_dir, staging, options, plans, base)
-        progress({"event": "total", "steps": _steps_total(jobs)})
+        progress(total(_steps_total(jobs)))
         run = _run_isolated if isolate else execute_job
         stats, raw_variants, facts = [], [], None
         variant_seconds: dict[str, float] = {}

@@ -267,15 +267,23 @@ class Manifest(_Model):
                 owner.setdefault(record.path, v.id)
         return sum({r.path: r.bytes for r in variant.files if owner[r.path] == variant.id}.values())
 
-    def all_files(self) -> list[FileRecord]:
-        """Every file the manifest vouches for, each once."""
+    def all_files(self, variants: list[Variant] | None = None) -> list[FileRecord]:
+        """Every file the manifest vouches for — tokenizer, golden data and the files of `variants` (default: all) —
+        each once."""
         records: dict[str, FileRecord] = {}
         for record in [*self.tokenizer.files, self.golden.inputs, self.golden.reference]:
             records[record.path] = record
-        for variant in self.variants:
+        for variant in self.variants if variants is None else variants:
             for record in variant.files:
                 records.setdefault(record.path, record)
         return list(records.values())
+
+    def verify_files(self, root: Path, variants: list[Variant] | None = None) -> int:
+        """Check the sha256 of every file `all_files(variants)` lists before anything uses them; returns the count."""
+        records = self.all_files(variants)
+        for record in records:
+            record.verify(root)
+        return len(records)
 
     def save(self, root: Path) -> Path:
         path = root / MANIFEST_NAME

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,13 @@ from npuport.core.devices import Device
 from npuport.core.errors import InputError, ManifestError
 from npuport.core.files import sha256_file, write_text_atomic
 from npuport.core.manifest import Manifest, Variant
+from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.records import EVAL_FILE, EvalReport, SystemRecord, load_eval, still_current, utc_now
 from npuport.evaluate.data import LabelledData, bundled_for, read_jsonl
 from npuport.evaluate.metrics import Scores, score
 from npuport.runtime.backends import check_available
 
 EAGER_ID = "eager-fp32"
-Progress = Callable[[str], None]
 
 
 def _eager_source(manifest: Manifest) -> tuple[Path | None, str]:
@@ -92,7 +92,7 @@ def evaluate(
     from npuport.runtime import load
 
     root = Path(root)
-    progress = progress or (lambda _label: None)
+    notify = reporter(progress)
     manifest = Manifest.load(root)
     labels = manifest.source.labels
     labelled: LabelledData = read_jsonl(data, labels) if data is not None else bundled_for(labels)
@@ -106,9 +106,8 @@ def evaluate(
     index = {label: j for j, label in enumerate(labels)}
 
     def score_variant(variant: Variant, on: str, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
-        progress(variant.id)
         started = time.perf_counter()
-        with load(root, variant.id, on) as classifier:
+        with step(notify, variant.id), load(root, variant.id, on) as classifier:
             predictions = classifier.predict(labelled.texts, threshold, batch_size=batch_size)
             engine = classifier.engine
         decided = np.zeros(labelled.gold.shape, dtype=bool)
@@ -120,10 +119,17 @@ def evaluate(
         return record, decided
 
     # The reference is a CPU measurement: the eager source model, else the artifacts' fp32 variant.
+    fallback = _fp32_variant(manifest)
+    if source_dir is None:
+        if fallback is None:
+            raise ManifestError(f"{why}, and the artifacts hold no fp32 variant to serve as the reference")
+        if device == "cpu":
+            chosen = [v for v in chosen if v.id != fallback.id]
+    notify(total(1 + len(chosen)))
     if source_dir is not None:
-        progress(EAGER_ID)
         started = time.perf_counter()
-        probabilities = _eager_probabilities(root, manifest, source_dir, labelled.texts)
+        with step(notify, EAGER_ID):
+            probabilities = _eager_probabilities(root, manifest, source_dir, labelled.texts)
         reference_decided = decide(probabilities, thresholds, manifest.source.activation)
         reference = _record(score(labelled.gold, reference_decided, labels), variant=EAGER_ID,
                             sha256=manifest.source.weights_sha256, reference=True, precision="fp32", format="eager",
@@ -131,13 +137,8 @@ def evaluate(
                             seconds=time.perf_counter() - started)
         reference_info = {"variant": EAGER_ID, "kind": "eager", "why": why}
     else:
-        fallback = _fp32_variant(manifest)
-        if fallback is None:
-            raise ManifestError(f"{why}, and the artifacts hold no fp32 variant to serve as the reference")
         reference, reference_decided = score_variant(fallback, "cpu", is_reference=True)
         reference_info = {"variant": fallback.id, "kind": "variant", "why": f"{why}; the reference is {fallback.id} on cpu"}
-        if device == "cpu":
-            chosen = [v for v in chosen if v.id != fallback.id]
 
     records = [reference]
     for variant in chosen:

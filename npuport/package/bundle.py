@@ -18,7 +18,7 @@ from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import sha256_file, staged_directory
 from npuport.core.manifest import Manifest, PackageInfo, Validation, Variant
-from npuport.core.records import utc_now
+from npuport.core.records import REPORTS_DIR, utc_now
 from npuport.package.atc import write_scripts
 from npuport.package.readme import render_readme
 from npuport.package.triton import write_repository
@@ -142,13 +142,13 @@ def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[st
 
 def _inside(report: str) -> str:
     """A report written outside the artifacts directory goes into the package's reports/ folder."""
-    return f"reports/{Path(report).name}" if Path(report).is_absolute() else report
+    return f"{REPORTS_DIR}/{Path(report).name}" if Path(report).is_absolute() else report
 
 
 def _copy_reports(root: Path, staging: Path, reports: dict[str, str]) -> None:
     """Every report under ARTIFACTS/reports (parity, benchmarks, evaluation, trade-off page) and each
     validation report the packaged variants point at."""
-    folder = root / "reports"
+    folder = root / REPORTS_DIR
     everything = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
                   for p in sorted(folder.glob("*")) if p.is_file()} if folder.is_dir() else {}
     for source, target in (everything | reports).items():

@@ -3,7 +3,6 @@ on the device and compared with the stored reference outputs under the profiles 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,22 +11,21 @@ from npuport.core.devices import Device
 from npuport.core.errors import IntegrityError, ManifestError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
+from npuport.core.progress import Progress, reporter, step, total
 from npuport.package.bundle import SUMS_FILE
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
-from npuport.validate.validator import VariantValidation, golden_reference, validate_variant
+from npuport.validate.validator import VariantValidation, Verdicts, golden_reference, validate_variant
 
 
 @dataclass
-class VerifyResult:
+class VerifyResult(Verdicts):
     package: Path
     device: str
     files_checked: int
     results: list[VariantValidation]
     differences: list[str]  # how this machine differs from where the packaged verdicts were reached
 
-    @property
-    def passed(self) -> bool:
-        return all(self.results)
+    action = "verification"
 
     @property
     def machine_line(self) -> str:
@@ -91,7 +89,7 @@ def package_profiles(manifest: Manifest) -> dict[str, Profile]:
 
 
 def verify_package(
-    path: str | Path, device: str = "cpu", threads: int | None = None, progress: Callable[[str], None] | None = None
+    path: str | Path, device: str = "cpu", threads: int | None = None, progress: Progress | None = None
 ) -> VerifyResult:
     """Verify a package directory or .tar.gz on `device`."""
     source = Path(path)
@@ -100,14 +98,14 @@ def verify_package(
         raise ManifestError(f"{source} is not a package: no {MANIFEST_NAME}")
     files = check_sums(package)
     manifest = Manifest.load(package)
-    for record in manifest.all_files():
-        record.verify(package)
+    manifest.verify_files(package)
     target = Device.parse(device)
     profiles = package_profiles(manifest)
     reference = golden_reference(package, manifest)
+    notify = reporter(progress)
+    notify(total(len(manifest.variants)))
     results = []
     for variant in manifest.variants:
-        if progress:
-            progress(variant.id)
-        results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, threads))
+        with step(notify, variant.id):
+            results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, threads))
     return VerifyResult(source, str(target), files, results, platform_differences(manifest.validations, results))

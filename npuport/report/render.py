@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npuport import __version__
-from npuport.core.records import megabytes, utc_now
+from npuport.core.records import EVAL_FILE, REPORTS_DIR, megabytes, utc_now
 from npuport.report.plot import Axes
 from npuport.report.sources import Gathered, Row
 
@@ -80,11 +80,11 @@ def _facts(gathered: Gathered) -> list[str]:
              f"{source.num_labels} labels, {source.problem_type} ({source.activation}, threshold {source.threshold:g})",
              f"artifacts: {gathered.root}, {len(gathered.rows)} variants"]
     if gathered.bench_file:
-        facts.append(f"speed: reports/{gathered.bench_file} (`npuport bench`); p50 at the smallest batch size, throughput "
+        facts.append(f"speed: {REPORTS_DIR}/{gathered.bench_file} (`npuport bench`); p50 at the smallest batch size, throughput "
                      "and its ratio to the eager fp32 baseline of the same run at the largest")
     if gathered.evaluation is not None:
         e = gathered.evaluation
-        facts.append(f"accuracy / F1: reports/eval.json (`npuport eval`) on {e.data['texts']} texts of {e.data['source']}, "
+        facts.append(f"accuracy / F1: {EVAL_FILE} (`npuport eval`) on {e.data['texts']} texts of {e.data['source']}, "
                      f"threshold {e.threshold}; reference {e.reference['variant']} ({e.reference['why']}); "
                      f"accuracy = {e.accuracy_definition}. If the model was fitted on these texts (the zoo stand-ins "
                      "are), absolute scores are in-sample: read the Δ column")

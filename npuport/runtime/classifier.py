@@ -6,7 +6,7 @@ serialised, ONNX Runtime sessions and TorchScript modules under inference_mode r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
@@ -18,6 +18,7 @@ from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_pro
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError
 from npuport.core.manifest import Bucket, Manifest, Platform, Variant
+from npuport.core.progress import Progress, done, reporter, total
 from npuport.core.texts import check_texts
 from npuport.model.tokenizer import TextEncoder
 from npuport.runtime.execute import run_chunks
@@ -97,9 +98,10 @@ class Classifier:
         threshold: Threshold | None = None,
         top_k: int | None = None,
         batch_size: int = 16,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
     ) -> list[Prediction]:
-        """One Prediction per text, in input order. `progress` is told how many texts each batch finished.
+        """One Prediction per text, in input order. `progress` hears the number of texts, then each batch's
+        texts as done steps.
 
         Texts are batched by token length, so a short text is not padded up to a long one; with dynamic shapes
         a batch of very mixed lengths is run as a few calls (see `buckets.length_groups`), batch_size is the most
@@ -113,6 +115,8 @@ class Classifier:
             raise InputError(f"top_k must be at least 1, got {top_k}")
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        notify = reporter(progress)
+        notify(total(len(texts)))
         encoded = self.encoder.encode(texts)
         order = np.argsort(encoded.lengths, kind="stable")
         probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
@@ -126,8 +130,7 @@ class Classifier:
                 logits = run_chunks(self._runners.__getitem__, self.encoder.feed(encoded, index), self._policy,
                                     self.encoder.pad_token_id)
                 probabilities[index] = to_probabilities(logits, self.manifest.source.activation)
-            if progress is not None:
-                progress(len(batch))
+            notify(done(steps=len(batch)))
         return [
             self._decide(text, probs, thresholds, top_k, tokens, original)
             for text, probs, tokens, original in zip(texts, probabilities, encoded.lengths, encoded.original)

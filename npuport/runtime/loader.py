@@ -55,9 +55,7 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     if threads is not None and threads < 1:
         raise InputError(f"threads must be at least 1, got {threads}")
     chosen, because = choose_variant(manifest, variant, target)
-    for record in {r.path: r for r in [*manifest.tokenizer.files, manifest.golden.inputs,
-                                       manifest.golden.reference, *chosen.files]}.values():
-        record.verify(root)
+    manifest.verify_files(root, [chosen])
     encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
     runners = _runners(root, chosen, target, threads)
     _activate(list(dict.fromkeys(runners.values())))

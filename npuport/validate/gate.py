@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from npuport.core.devices import Device
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Validation
-from npuport.core.records import still_current, utc_now
+from npuport.core.progress import Progress, reporter, step, total
+from npuport.core.records import REPORTS_DIR, still_current, utc_now
 from npuport.validate.parity_report import write_reports
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
-from npuport.validate.validator import VariantValidation, custom_reference, golden_reference, validate_variant
+from npuport.validate.validator import VariantValidation, Verdicts, custom_reference, golden_reference, validate_variant
 
 
 @dataclass
-class ValidationRun:
+class ValidationRun(Verdicts):
     device: str
     reference: str
     results: list[VariantValidation]
     json_report: Path
     markdown_report: Path
 
-    @property
-    def passed(self) -> bool:
-        return all(self.results)
+    action = "validation"
 
 
 def validate_artifacts(
@@ -36,7 +34,7 @@ def validate_artifacts(
     profiles: dict[str, Profile] | None = None,
     report_dir: Path | None = None,
     threads: int | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> ValidationRun:
     """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model)."""
     root = Path(path)
@@ -48,12 +46,13 @@ def validate_artifacts(
     if missing:
         raise InputError(f"no validation profile for precision {', '.join(missing)}")
     reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
+    notify = reporter(progress)
+    notify(total(len(chosen)))
     results = []
     for variant in chosen:
-        if progress:
-            progress(variant.id)
-        results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, threads))
-    report_dir = report_dir or root / "reports"
+        with step(notify, variant.id):
+            results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, threads))
+    report_dir = report_dir or root / REPORTS_DIR
     entries = [r.as_dict() | {"reference": reference.origin} for r in results]
     json_report, markdown_report = write_reports(report_dir, manifest, str(target), entries)
     _record(root, json_report, results)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
-from npuport.core.errors import InputError
+from npuport.core.errors import InputError, ParityError
 from npuport.core.golden import GoldenInputs, load_reference
 from npuport.core.manifest import Bucket, Manifest, Platform, Variant
 from npuport.model.tokenizer import TextEncoder, golden_inputs, saved_tokenizer
@@ -78,6 +78,24 @@ class VariantValidation:
             "device_only": self.device_only.as_dict() if self.device_only else None,
             "buckets": self.buckets, "caveats": self.caveats,
         }
+
+
+class Verdicts:
+    """What a run over variants concluded (validate, verify): passed, or the one ParityError naming what failed.
+    Subclasses (dataclasses) hold `results` and `device` and name their `action`."""
+
+    action: ClassVar[str]
+    results: list[VariantValidation]
+    device: str
+
+    @property
+    def passed(self) -> bool:
+        return all(self.results)
+
+    def raise_if_failed(self) -> None:
+        failed = [r.variant for r in self.results if not r.passed]
+        if failed:
+            raise ParityError(f"{len(failed)} variant(s) failed {self.action} on {self.device}: {', '.join(failed)}")
 
 
 def golden_reference(root: Path, manifest: Manifest) -> ReferenceSet:

@@ -1,4 +1,5 @@
-"""The bench library and CLI on a tiny model's artifacts: record structure, the JSON report, merging, the baseline.
+"""The bench library on a tiny model's artifacts: record structure, the JSON report, merging, the baseline
+(the `npuport bench` command: tests/cli/test_bench_cli.py).
 
 Very few calls; no timing is asserted (speed is measured by benchmarks/bench.py, not tested).
 """
@@ -6,22 +7,16 @@ Very few calls; no timing is asserted (speed is measured by benchmarks/bench.py,
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from rich.console import Console
 
 from npuport.bench import BenchOptions, bench_artifacts
 from npuport.bench import benchmark as bench_run
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.benchmark import batches_of, corpus_texts
-from npuport.bench.table import bench_table
 from npuport.core.corpus import load_corpus
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ManifestError
@@ -39,23 +34,17 @@ def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_run, "PAUSE_S", 0.0)
 
 
-@pytest.fixture()
-def artifacts(converted, tmp_path: Path) -> Path:
-    """A private copy: the bench writes reports/ and this test edits the manifest."""
-    return Path(shutil.copytree(converted("bert").root, tmp_path / "art"))
-
-
-def test_records_and_json_report(artifacts: Path):
-    manifest = Manifest.load(artifacts)
+def test_records_and_json_report(bert_copy: Path):
+    manifest = Manifest.load(bert_copy)
     passed = Validation(report="reports/validation-cpu.json", variant="onnx-int8-dynamic",
                         sha256=manifest.variant("onnx-int8-dynamic").digest, device="cpu", profile="int8", passed=True,
                         created="2026-01-01T00:00:00+00:00")
     stale = passed.model_copy(update={"variant": "onnx-fp32-dynamic", "sha256": "0" * 64})
-    manifest.model_copy(update={"validations": [passed, stale]}).save(artifacts)
+    manifest.model_copy(update={"validations": [passed, stale]}).save(bert_copy)
 
-    run = bench_artifacts(artifacts, BenchOptions(variants=VARIANTS, **QUICK))
+    run = bench_artifacts(bert_copy, BenchOptions(variants=VARIANTS, **QUICK))
 
-    assert run.path == artifacts / "reports" / "bench-cpu.json"
+    assert run.path == bert_copy / "reports" / "bench-cpu.json"
     document = json.loads(run.path.read_text(encoding="utf-8"))
     assert document["schema"] == "npuport.bench/1" and document["device"] == "cpu"
     assert document["host"]["threads"] == 1 and len(document["host"]["loadavg_start"]) == 3
@@ -89,25 +78,25 @@ def test_records_and_json_report(artifacts: Path):
     assert run.records == records
 
 
-def test_later_runs_keep_unchanged_records_and_drop_stale_ones(artifacts: Path):
-    bench_artifacts(artifacts, BenchOptions(variants=("onnx-fp32-dynamic", "onnx-int8-dynamic"), **QUICK))
-    path = bench_path(artifacts, "cpu")
+def test_later_runs_keep_unchanged_records_and_drop_stale_ones(bert_copy: Path):
+    bench_artifacts(bert_copy, BenchOptions(variants=("onnx-fp32-dynamic", "onnx-int8-dynamic"), **QUICK))
+    path = bench_path(bert_copy, "cpu")
     document = json.loads(path.read_text(encoding="utf-8"))
     document["records"][0]["sha256"] = "f" * 64  # onnx-fp32-dynamic bs 1 now describes other files
     path.write_text(json.dumps(document), encoding="utf-8")
-    bench_artifacts(artifacts, BenchOptions(variants=("onnx-int8-dynamic",), **QUICK | {"batch_sizes": (4,)}))
+    bench_artifacts(bert_copy, BenchOptions(variants=("onnx-int8-dynamic",), **QUICK | {"batch_sizes": (4,)}))
     records = json.loads(path.read_text(encoding="utf-8"))["records"]
     assert [(r["variant"], r["batch_size"]) for r in records] == [
         ("onnx-fp32-dynamic", 4), ("onnx-int8-dynamic", 1), ("onnx-int8-dynamic", 4)]
 
 
-def test_bad_options_and_names_are_one_line_errors(artifacts: Path):
+def test_bad_options_and_names_are_one_line_errors(bert_copy: Path):
     with pytest.raises(InputError, match="batch sizes must be positive"):
         BenchOptions(batch_sizes=(0,))
     with pytest.raises(InputError, match="threads must be at least 1"):
         BenchOptions(threads=0)
     with pytest.raises(ManifestError, match="unknown variant 'onnx-fp64'"):
-        bench_artifacts(artifacts, BenchOptions(variants=("onnx-fp64",), **QUICK))
+        bench_artifacts(bert_copy, BenchOptions(variants=("onnx-fp64",), **QUICK))
 
 
 def test_baseline_is_the_source_model(tiny_model):
@@ -132,19 +121,3 @@ def test_batches_and_texts():
     assert batches_of(["a", "b", "c", "d", "e"], 2, 2) == [["a", "b"], ["c", "d"]]
     texts, where = corpus_texts(["x", "y"])
     assert where == "bundled corpus (zh+en)" and len(texts) == len(load_corpus("zh")) + len(load_corpus("en"))
-
-
-def test_cli_json_and_table(artifacts: Path):
-    env = os.environ | {"COLUMNS": "200"}
-    args = [sys.executable, "-m", "npuport.cli", "bench", str(artifacts), "--variants", "onnx-fp32-dynamic",
-            "--batch-sizes", "2", "--max-batches", "2", "--threads", "1", "--warmup", "1", "--json"]
-    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert [(r["variant"], r["batch_size"]) for r in data["records"]] == [("onnx-fp32-dynamic", 2)]
-    console = Console(width=240, record=True)
-    console.print(bench_table(data))
-    text = console.export_text()
-    assert "onnx-fp32-dynamic" in text and "transformers eager fp32 (sdpa)" in text and "not validated" in text
-    bad = subprocess.run([*args[:5], "--batch-sizes", "1,x"], capture_output=True, text=True, env=env, timeout=300)
-    assert bad.returncode == 7 and bad.stderr.startswith("error: bad --batch-sizes '1,x'")

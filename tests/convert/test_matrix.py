@@ -13,7 +13,7 @@ from npuport.core.buckets import BucketPolicy
 from npuport.core.decisions import to_probabilities
 from npuport.core.errors import InputError
 from npuport.core.golden import GoldenInputs, load_reference
-from npuport.core.manifest import Manifest, Variant
+from npuport.core.manifest import Variant
 from npuport.model.reference import EagerReference
 from npuport.model.source import load_source
 from npuport.runtime.execute import run_feed
@@ -160,14 +160,6 @@ def test_static_torchscript_shares_the_dynamic_file(converted):
     static = manifest.variant("torchscript-fp32-static")
     assert {f.path for f in static.files} == {dynamic.path}
     assert [f.bucket for f in static.files] == static.buckets
-
-
-def test_manifest_round_trip(converted):
-    result = converted("distilbert")
-    loaded = Manifest.load(result.root)
-    assert loaded == result.manifest
-    for record in loaded.all_files():
-        record.verify(result.root)
 
 
 def test_bf16_torchscript_holds_bf16_weights_returns_float32_logits_and_predicts(converted):

@@ -1,11 +1,9 @@
-"""`npuport eval` on a tiny model's real artifacts: eval.json records, the reference, merging, the CLI."""
+"""`npuport eval` on a tiny model's real artifacts: eval.json records, the reference, merging (the command line:
+tests/cli/test_eval_cli.py)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,18 +20,10 @@ VARIANTS = ["onnx-fp32-dynamic", "torchscript-bf16-dynamic", "onnx-int8-dynamic"
 THRESHOLD = 0.05
 
 
-@pytest.fixture
-def artifacts(converted, tmp_path):
-    """A private copy: eval writes into reports/, which other tests' artifacts must not see."""
-    root = tmp_path / "bert"
-    shutil.copytree(converted("bert").root, root, ignore=shutil.ignore_patterns("reports"))
-    return root
-
-
-def test_eval_scores_variants_beside_the_eager_reference(artifacts):
-    report = evaluate(artifacts, variants=VARIANTS, threshold=THRESHOLD)
-    manifest = Manifest.load(artifacts)
-    stored = json.loads((artifacts / EVAL_FILE).read_text(encoding="utf-8"))
+def test_eval_scores_variants_beside_the_eager_reference(bert_copy):
+    report = evaluate(bert_copy, variants=VARIANTS, threshold=THRESHOLD)
+    manifest = Manifest.load(bert_copy)
+    stored = json.loads((bert_copy / EVAL_FILE).read_text(encoding="utf-8"))
     assert [r["variant"] for r in stored["records"]] == [EAGER_ID, *VARIANTS]
     assert stored["reference"]["kind"] == "eager" and stored["data"]["texts"] == len(load_corpus("en"))
     reference, *variants = report.records
@@ -49,7 +39,7 @@ def test_eval_scores_variants_beside_the_eager_reference(artifacts):
 
     # The same numbers counted independently, from the label sets predict returns.
     corpus = load_corpus("en")
-    with load(artifacts, "onnx-fp32-dynamic") as classifier:
+    with load(bert_copy, "onnx-fp32-dynamic") as classifier:
         predicted = [set(p.labels) for p in classifier.predict([e.text for e in corpus], threshold=THRESHOLD)]
     gold = [set(e.labels) for e in corpus]
     assert fp32.accuracy == pytest.approx(np.mean([p == g for p, g in zip(predicted, gold)]))
@@ -61,47 +51,23 @@ def test_eval_scores_variants_beside_the_eager_reference(artifacts):
     assert joy["support"] == sum("joy" in g for g in gold) and joy["predicted"] == sum("joy" in p for p in predicted)
 
 
-def test_a_later_run_keeps_records_of_the_same_context(artifacts):
-    evaluate(artifacts, variants=["onnx-int8-dynamic"])
-    evaluate(artifacts, variants=["onnx-fp16-dynamic"])
-    kept = load_eval(artifacts)
+def test_a_later_run_keeps_records_of_the_same_context(bert_copy):
+    evaluate(bert_copy, variants=["onnx-int8-dynamic"])
+    evaluate(bert_copy, variants=["onnx-fp16-dynamic"])
+    kept = load_eval(bert_copy)
     assert kept is not None and [r.variant for r in kept.records] == [EAGER_ID, "onnx-fp16-dynamic", "onnx-int8-dynamic"]
-    evaluate(artifacts, variants=["onnx-fp16-dynamic"], threshold=0.3)  # another threshold: a new context
-    replaced = load_eval(artifacts)
+    evaluate(bert_copy, variants=["onnx-fp16-dynamic"], threshold=0.3)  # another threshold: a new context
+    replaced = load_eval(bert_copy)
     assert replaced is not None and [r.variant for r in replaced.records] == [EAGER_ID, "onnx-fp16-dynamic"]
     assert replaced.threshold == "0.3"
 
 
-def test_without_the_source_model_the_fp32_variant_is_the_reference(artifacts, tmp_path):
-    manifest = Manifest.load(artifacts)
+def test_without_the_source_model_the_fp32_variant_is_the_reference(bert_copy, tmp_path):
+    manifest = Manifest.load(bert_copy)
     moved = manifest.model_copy(update={"source": manifest.source.model_copy(update={"path": str(tmp_path / "gone")})})
-    moved.save(artifacts)
-    report = evaluate(artifacts, variants=["onnx-fp16-dynamic"])
+    moved.save(bert_copy)
+    report = evaluate(bert_copy, variants=["onnx-fp16-dynamic"])
     assert report.reference["kind"] == "variant" and report.reference["variant"] == "onnx-fp32-dynamic"
     assert "is not available" in report.reference["why"]
     assert [r.variant for r in report.records] == ["onnx-fp32-dynamic", "onnx-fp16-dynamic"]
     assert report.records[0].reference and report.records[0].sha256 == manifest.variant("onnx-fp32-dynamic").digest
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "npuport.cli", *args], capture_output=True, text=True, timeout=300,
-                          env={"COLUMNS": "200", "PATH": ""})
-
-
-def test_cli_json_and_one_line_error_for_an_unknown_label(artifacts, tmp_path):
-    data = tmp_path / "labelled.jsonl"
-    data.write_text('{"text": "I am so happy today!", "labels": ["joy"]}\n'
-                    '{"text": "Thank you so much!", "labels": ["gratitude"]}\n', encoding="utf-8")
-    result = _cli("eval", str(artifacts), "--data", str(data), "--variants", "onnx-int8-dynamic", "--json")
-    assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout)
-    assert payload["data"]["source"] == str(data) and payload["data"]["texts"] == 2
-    assert [r["variant"] for r in payload["records"]] == [EAGER_ID, "onnx-int8-dynamic"]
-    table = _cli("eval", str(artifacts), "--data", str(data), "--variants", "onnx-int8-dynamic")
-    assert table.returncode == 0 and "onnx-int8-dynamic" in table.stdout and "subset accuracy" in table.stdout
-
-    data.write_text('{"text": "fine", "labels": ["joy"]}\n{"text": "odd", "labels": ["hapiness"]}\n', encoding="utf-8")
-    bad = _cli("eval", str(artifacts), "--data", str(data))
-    assert bad.returncode == 7
-    assert bad.stderr.strip() == f"error: {data} line 2: unknown label 'hapiness'; the model's labels: " + ", ".join(
-        Manifest.load(artifacts).source.labels)

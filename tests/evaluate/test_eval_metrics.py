@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from npuport.core.decisions import decide
 from npuport.evaluate.metrics import score
 
 LABELS = ["a", "b", "c"]
@@ -55,11 +54,3 @@ def test_perfect_and_empty_predictions():
 def test_shapes_must_agree():
     with pytest.raises(ValueError, match="must both be"):
         score(GOLD, PRED[:, :2], LABELS)
-
-
-def test_decide_matches_the_classifier_rule():
-    probs = np.array([[0.5, 0.49, 0.9], [0.1, 0.2, 0.3]])
-    sigmoid = decide(probs, np.array([0.5, 0.5, 0.95]), "sigmoid")
-    assert sigmoid.tolist() == [[True, False, False], [False, False, False]]  # at the threshold counts
-    softmax = decide(probs, np.array([0.5, 0.5, 0.5]), "softmax")
-    assert softmax.tolist() == [[False, False, True], [False, False, True]]

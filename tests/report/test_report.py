@@ -1,12 +1,11 @@
-"""`npuport report` from a tiny model's real artifacts, eval and bench records: the page, the table, the PNG."""
+"""`npuport report` from a tiny model's real artifacts, eval and bench records: the page, the table, the PNG (the
+command line: tests/cli/test_report_cli.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -20,13 +19,6 @@ from npuport.report.build import build_report
 
 VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-bf16-dynamic")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def artifacts(converted, tmp_path):
-    root = tmp_path / "bert"
-    shutil.copytree(converted("bert").root, root, ignore=shutil.ignore_patterns("reports"))
-    return root
 
 
 def assert_real_png(path, min_points: int) -> np.ndarray:
@@ -54,16 +46,16 @@ def _validate_by_hand(root, manifest: Manifest) -> None:
     manifest.model_copy(update={"validations": records}).save(root)
 
 
-def test_report_from_eval_bench_and_validations(artifacts):
-    evaluate(artifacts, variants=VARIANTS, threshold=0.05)
-    bench = bench_artifacts(artifacts, BenchOptions(variants=VARIANTS, batch_sizes=(1, 4), max_batches=2, warmup=1))
+def test_report_from_eval_bench_and_validations(bert_copy):
+    evaluate(bert_copy, variants=VARIANTS, threshold=0.05)
+    bench = bench_artifacts(bert_copy, BenchOptions(variants=VARIANTS, batch_sizes=(1, 4), max_batches=2, warmup=1))
     document = json.loads(bench.path.read_text(encoding="utf-8"))
     stale = dict(document["records"][0], sha256="f" * 64, variant="onnx-fp16-dynamic")
     bench.path.write_text(json.dumps(document | {"records": [*document["records"], stale]}), encoding="utf-8")
-    manifest = Manifest.load(artifacts)
-    _validate_by_hand(artifacts, manifest)
+    manifest = Manifest.load(bert_copy)
+    _validate_by_hand(bert_copy, manifest)
 
-    result = build_report(artifacts)
+    result = build_report(bert_copy)
     assert result.axes.x == "throughput" and result.axes.y == "micro_f1" and result.axes.batch_size == 4
     page = result.page.read_text(encoding="utf-8")
     assert result.page.name == "report.md" and "![trade-off plot](tradeoff.png)" in page
@@ -81,33 +73,25 @@ def test_report_from_eval_bench_and_validations(artifacts):
     assert "fastest validated variant on cpu at batch 4: onnx-int8-dynamic" in page
     assert_real_png(result.plot, min_points=len(VARIANTS))
 
-    html = build_report(artifacts, "html")
+    html = build_report(bert_copy, "html")
     text = html.page.read_text(encoding="utf-8")
     embedded = re.search(r'src="data:image/png;base64,([^"]+)"', text)
     assert embedded and base64.b64decode(embedded.group(1)) == html.plot.read_bytes()
     assert text.count("<tr>") == len(manifest.variants) + 1 and "onnx-int8-dynamic" in text
 
 
-def test_report_with_nothing_measured_plots_export_error_against_size(artifacts):
-    (artifacts / "reports").mkdir()
-    (artifacts / "reports" / "bench-cpu.json").write_text("{truncated", encoding="utf-8")
-    result = build_report(artifacts)
+def test_report_with_nothing_measured_plots_export_error_against_size(bert_copy):
+    (bert_copy / "reports").mkdir()
+    (bert_copy / "reports" / "bench-cpu.json").write_text("{truncated", encoding="utf-8")
+    result = build_report(bert_copy)
     assert result.axes.x == "size" and result.axes.y == "export_error"
     page = result.page.read_text(encoding="utf-8")
     assert "not benchmarked on cpu" in page and "not evaluated" in page and "not validated" in page
     assert "bench-cpu.json is not valid JSON" in page
-    assert_real_png(result.plot, min_points=len(Manifest.load(artifacts).variants) - 4)  # shared files overlap
+    assert_real_png(result.plot, min_points=len(Manifest.load(bert_copy).variants) - 4)  # shared files overlap
 
 
-def test_cli_prints_the_table(artifacts):
-    result = subprocess.run([sys.executable, "-m", "npuport.cli", "report", str(artifacts), "--format", "html"],
-                            capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": ""})
-    assert result.returncode == 0, result.stderr
-    assert "trade-off on cpu" in result.stdout and "onnx-int8-dynamic" in result.stdout
-    assert (artifacts / "reports" / "report.html").is_file() and (artifacts / "reports" / "tradeoff.png").is_file()
-
-
-def test_missing_matplotlib_names_the_extra(artifacts, monkeypatch):
+def test_missing_matplotlib_names_the_extra(bert_copy, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(BackendUnavailableError, match=r"pip install 'npuport\[report\]'"):
-        build_report(artifacts)
+        build_report(bert_copy)

@@ -11,7 +11,6 @@ import importlib.util
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from npuport.core.decisions import parse_threshold, resolve_thresholds
 from npuport.core.devices import Device
 from npuport.core.errors import BackendUnavailableError, InputError, IntegrityError, ManifestError
 from npuport.model.source import load_source
-from npuport.runtime import Classifier, load, read_texts
+from npuport.runtime import Classifier, load
 from npuport.runtime.loader import choose_variant
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.torch_runner import TorchScriptRunner
@@ -261,32 +260,3 @@ def test_cuda_without_cuda_fails_at_load_time(converted):
 def test_npu_without_torch_npu_names_it(converted):
     with pytest.raises(BackendUnavailableError, match="needs torch_npu, which is not installed"):
         load(converted("roberta").root, device="npu")
-
-
-def test_read_texts_from_txt_and_jsonl(tmp_path):
-    txt = tmp_path / "texts.txt"
-    txt.write_text("\ufeff第一行\nsecond line\n", encoding="utf-8")
-    assert read_texts(txt) == ["第一行", "second line"]
-    jsonl = tmp_path / "texts.jsonl"
-    jsonl.write_text('{"text": "a", "id": 1}\n\n{"text": "b"}\n', encoding="utf-8")
-    assert read_texts(jsonl) == ["a", "b"]
-
-
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("t.txt", "one\n\nthree\n".encode(), r"t.txt:2: empty line"),
-    ("t.txt", "ok\n".encode("utf-16"), r"t.txt is not UTF-8 text"),
-    ("t.txt", b"", r"t.txt holds no texts"),
-    ("t.jsonl", b'{"text": "a"}\n{"txt": "b"}\n', r't.jsonl:2: expected an object with a "text" string'),
-    ("t.jsonl", b'{"text": "a"}\nnot json\n', r"t.jsonl:2: not valid JSON"),
-    ("t.jsonl", b'{"text": " "}\n', r't.jsonl:1: "text" is empty'),
-    ("t.csv", b"a\n", r"unsupported file type '.csv'"),
-])
-def test_bad_text_files_name_file_and_line(tmp_path, name, content, message):
-    (tmp_path / name).write_bytes(content)
-    with pytest.raises(InputError, match=message):
-        read_texts(tmp_path / name)
-
-
-def test_missing_text_file(tmp_path):
-    with pytest.raises(InputError, match=r"missing.txt: no such file"):
-        read_texts(Path(tmp_path / "missing.txt"))

@@ -1,6 +1,6 @@
-"""Fixtures for the serve tests: a tiny model's converted artifacts and one loaded Classifier per session.
+"""Fixtures for the serve tests: one Classifier loaded per session from the shared structbert artifacts.
 
-The tiny structbert (zh) is the one the runtime tests convert too, so a session builds it once for both."""
+The tiny structbert (zh) is the one the runtime and CLI tests use too, so a session converts it once for all."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from npuport.runtime import Classifier, load
 
 
 @pytest.fixture(scope="session")
-def artifacts(converted) -> str:  # type: ignore[no-untyped-def]
-    return str(converted("structbert").root)
-
-
-@pytest.fixture(scope="session")
-def classifier(artifacts: str) -> Iterator[Classifier]:
-    with load(artifacts) as loaded:
+def classifier(structbert_artifacts: str) -> Iterator[Classifier]:
+    with load(structbert_artifacts) as loaded:
         yield loaded

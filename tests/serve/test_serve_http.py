@@ -36,10 +36,10 @@ def metrics(url: str) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("variant", [None, "torchscript-fp32-static"])
-def test_responses_equal_classifier_predict(artifacts, classifier, variant):
+def test_responses_equal_classifier_predict(structbert_artifacts, classifier, variant):
     from npuport.runtime import load
 
-    with load(artifacts, variant) if variant else _borrowed(classifier) as model, \
+    with load(structbert_artifacts, variant) if variant else _borrowed(classifier) as model, \
             running(model, ServeConfig()) as server, httpx.Client(base_url=server.url, timeout=WAIT) as client:
         labels = model.labels
         cases: list[dict[str, Any]] = [

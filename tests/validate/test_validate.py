@@ -1,4 +1,5 @@
-"""npuport validate: profiles, reports, manifest records — and variants that must fail do fail, naming the check."""
+"""npuport validate: profiles, reports, manifest records — and variants that must fail do fail, naming the check
+(the command line: tests/cli/test_validate_cli.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from cli_runner import npuport  # type: ignore[import-not-found]
 from onnx import numpy_helper
-from typer.testing import CliRunner
 
-from npuport.cli import app
 from npuport.core.devices import cpu_class
 from npuport.core.errors import InputError
 from npuport.core.files import sha256_file
@@ -136,26 +136,6 @@ def test_nan_output_fails_whatever_the_profile(converted, tmp_path):  # type: ig
     assert result.failures[0].startswith("finite outputs")
 
 
-def test_the_cli_exits_non_zero_on_failure_with_one_error_line(converted, tmp_path):  # type: ignore[no-untyped-def]
-    root = copy_artifacts(converted, tmp_path)
-    result = CliRunner().invoke(app, ["validate", str(root), "--variants", "onnx-fp32-dynamic",
-                                      "--profile", "fp32.max_abs_error=1e-12"])
-    assert result.exit_code == 8, result.output
-    assert "FAIL onnx-fp32-dynamic: max abs error" in result.output
-    assert "error: 1 variant(s) failed validation on cpu: onnx-fp32-dynamic" in result.output
-
-
-def test_custom_texts_use_the_source_model_as_reference(converted, tmp_path):  # type: ignore[no-untyped-def]
-    root = copy_artifacts(converted, tmp_path)
-    texts = tmp_path / "texts.txt"
-    texts.write_text("I am so happy today!\nThis is terrible news.\n" + "long text " * 200 + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["validate", str(root), "--variants", "onnx-fp32-dynamic", "--texts", str(texts), "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["passed"] and "3 texts from the user" in data["reference"]
-    assert data["variants"][0]["end_to_end"]["probabilities"]["texts"] == 3
-
-
 def test_profiles_resolve_overrides_and_refuse_nonsense(tmp_path):
     file = tmp_path / "profiles.json"
     file.write_text(json.dumps({"fp16": {"max_abs_error": 0.005}}))
@@ -175,6 +155,6 @@ def test_profiles_resolve_overrides_and_refuse_nonsense(tmp_path):
 @pytest.mark.parametrize(("device", "missing"), [("npu", "torch_npu"), ("cuda", "--device cuda is unavailable")])
 def test_an_absent_accelerator_is_an_error_not_a_cpu_run(validated, device, missing):  # type: ignore[no-untyped-def]
     root, _ = validated
-    result = CliRunner().invoke(app, ["validate", str(root), "--device", device, "--variants", "torchscript-fp32-dynamic"])
-    assert result.exit_code == 6 and "error:" in result.output and missing in result.output
+    result = npuport("validate", str(root), "--device", device, "--variants", "torchscript-fp32-dynamic")
+    assert result.returncode == 6 and "error:" in result.stderr and missing in result.stderr
     assert not any(v.device.startswith(device) for v in Manifest.load(root).validations)

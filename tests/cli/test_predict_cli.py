@@ -4,32 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 import torch
+from cli_runner import npuport  # type: ignore[import-not-found]
 
 from npuport.core.corpus import ZH_LABELS
 
-NPUPORT = [sys.executable, "-m", "npuport.cli"]
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"COLUMNS": "200"}
-    return subprocess.run([*NPUPORT, "predict", *args], capture_output=True, text=True, timeout=600, env=env)
+    return npuport("predict", *args)
 
 
-@pytest.fixture
-def artifacts(converted) -> str:  # type: ignore[no-untyped-def]
-    return str(converted("structbert").root)
-
-
-def test_json_lines_one_per_text(artifacts):
+def test_json_lines_one_per_text(structbert_artifacts):
     texts = ["今天天气真好，心情非常愉快！", "我失去了最好的朋友，太难过了。"]
-    result = run(artifacts, "--text", texts[0], "-t", texts[1], "--top-k", "3", "--threshold", "0.1", "--json")
+    result = run(structbert_artifacts, "--text", texts[0], "-t", texts[1], "--top-k", "3", "--threshold", "0.1", "--json")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == texts
@@ -39,24 +30,24 @@ def test_json_lines_one_per_text(artifacts):
         assert line["tokens"] == line["original_tokens"] and line["truncated"] is False
 
 
-def test_table_names_variant_device_and_labels(artifacts):
-    result = run(artifacts, "--text", "今天天气真好，心情非常愉快！", "--variant", "torchscript-fp16-static", "--threshold", "0")
+def test_table_names_variant_device_and_labels(structbert_artifacts):
+    result = run(structbert_artifacts, "--text", "今天天气真好，心情非常愉快！", "--variant", "torchscript-fp16-static", "--threshold", "0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("torchscript-fp16-static on cpu via torch (cpu); asked for by name")
     assert all(label in result.stdout for label in ZH_LABELS)
     assert "✓" in result.stdout and "predicted: " in result.stdout
 
 
-def test_file_input_counts_truncated_texts(artifacts, tmp_path):
+def test_file_input_counts_truncated_texts(structbert_artifacts, tmp_path):
     jsonl = tmp_path / "texts.jsonl"
     jsonl.write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False) for t in ["好", "开心" * 200]) + "\n", encoding="utf-8")
-    table = run(artifacts, "--file", str(jsonl), "--top-k", "2")
+    table = run(structbert_artifacts, "--file", str(jsonl), "--top-k", "2")
     assert table.returncode == 0, table.stderr
     assert "onnx-fp32-dynamic on cpu via onnxruntime (CPUExecutionProvider); default for cpu" in table.stdout
     assert "1 of 2 texts were longer than 256 tokens and truncated" in table.stdout
     txt = tmp_path / "texts.txt"
     txt.write_text("好\n开心\n", encoding="utf-8")
-    lines = run(artifacts, "-f", str(txt), "--json").stdout.splitlines()
+    lines = run(structbert_artifacts, "-f", str(txt), "--json").stdout.splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["好", "开心"]
 
 
@@ -77,10 +68,10 @@ def test_file_input_counts_truncated_texts(artifacts, tmp_path):
                      marks=pytest.mark.skipif(importlib.util.find_spec("torch_npu") is not None, reason="torch_npu is installed")),
     ],
 )
-def test_errors_are_one_line_with_exit_codes(artifacts, tmp_path, args, code, message):
+def test_errors_are_one_line_with_exit_codes(structbert_artifacts, tmp_path, args, code, message):
     (tmp_path / "latin1.txt").write_bytes("café\n".encode("latin-1"))
     (tmp_path / "blank.txt").write_bytes(b"one\n\nthree\n")
-    result = run(artifacts, *(a.replace("{tmp}", str(tmp_path)) for a in args))
+    result = run(structbert_artifacts, *(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert result.returncode == code, result.stderr
     assert result.stderr.startswith(message.replace("{tmp}", str(tmp_path)))
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -4,7 +4,6 @@ every one of them, stops accepting, exits 0; a missing `serve` extra and bad opt
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import re
 import signal
@@ -16,11 +15,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from cli_runner import NPUPORT, cli_env, npuport  # type: ignore[import-not-found]
 from prometheus_client.parser import text_string_to_metric_families
 from serving import WAIT, wait_until  # type: ignore[import-not-found]
-
-NPUPORT = [sys.executable, "-m", "npuport.cli"]
-ENV = os.environ | {"COLUMNS": "200"}
 
 
 def in_flight(url: str) -> float:
@@ -38,12 +35,13 @@ def refuses_connections(port: int) -> bool:
     return False
 
 
-def test_sigterm_answers_every_request_in_flight_then_exits_0(artifacts):
+def test_sigterm_answers_every_request_in_flight_then_exits_0(structbert_artifacts):
     """8 requests of 64 long texts, run one text at a time (~2 s of work here), are all in the handler when
     SIGTERM arrives: the server stops accepting, still answers all 8 in full (uvicorn logs that it waited for
     their connections), and exits with status 0."""
-    process = subprocess.Popen([*NPUPORT, "serve", artifacts, "--port", "0", "--max-batch-size", "1",
-                                "--max-wait-ms", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    # Popen, not npuport(): this test talks to the server while it runs (same command line and environment)
+    process = subprocess.Popen([*NPUPORT, "serve", structbert_artifacts, "--port", "0", "--max-batch-size", "1",
+                                "--max-wait-ms", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
@@ -78,15 +76,16 @@ def test_sigterm_answers_every_request_in_flight_then_exits_0(artifacts):
     assert "Waiting for connections to close" in text, "no request was in flight at shutdown: not a test of draining"
 
 
-def test_missing_serve_extra_names_the_install_command(artifacts):
+def test_missing_serve_extra_names_the_install_command(structbert_artifacts):
+    # not npuport(): uvicorn is hidden inside the CLI's own process, so the command is started from `python -c`
     code = ("import sys; sys.modules['uvicorn'] = None; from npuport.cli import app; "
-            f"app(['serve', {artifacts!r}], prog_name='npuport')")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=ENV)
+            f"app(['serve', {structbert_artifacts!r}], prog_name='npuport')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=cli_env())
     assert result.returncode == 6
     assert result.stderr.strip() == "error: serving needs uvicorn, not installed here: pip install 'npuport[serve]'"
 
 
-def test_bad_options_are_one_line_errors(artifacts, tmp_path):
+def test_bad_options_are_one_line_errors(structbert_artifacts, tmp_path):
     cases = [
         (["--max-batch-size", "0"], 7, "error: max_batch_size must be at least 1, got 0"),
         (["--max-wait-ms", "-1"], 7, "error: max_wait_ms must be between 0 and 10000, got -1.0"),
@@ -94,7 +93,7 @@ def test_bad_options_are_one_line_errors(artifacts, tmp_path):
                                                           "a request that large could never be queued"),
     ]
     for options, status, message in cases:
-        result = subprocess.run([*NPUPORT, "serve", artifacts, *options], capture_output=True, text=True, timeout=120, env=ENV)
+        result = npuport("serve", structbert_artifacts, *options, timeout=120)
         assert (result.returncode, result.stderr.strip()) == (status, message)
-    missing = subprocess.run([*NPUPORT, "serve", str(tmp_path / "nothing")], capture_output=True, text=True, timeout=120, env=ENV)
+    missing = npuport("serve", str(tmp_path / "nothing"), timeout=120)
     assert missing.returncode != 0 and missing.stderr.startswith("error: ") and len(missing.stderr.splitlines()) == 1

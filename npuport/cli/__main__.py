@@ -1,0 +1,5 @@
+"""`python -m npuport.cli …` runs the `npuport` command."""
+
+from npuport.cli import app
+
+app()

@@ -1,0 +1,48 @@
+"""The options and arguments several commands share, declared once (typer `Annotated` aliases).
+
+An option used by one command only stays beside that command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class CommaList(tuple[str, ...]):
+    """A comma-separated option value, split once: `--variants a,b` → ("a", "b")."""
+
+
+def comma_list(value: str) -> CommaList:
+    return CommaList(item.strip() for item in value.split(",") if item.strip())
+
+
+TEXTS_HELP = 'Texts: .txt one per line, or .jsonl objects with a "text" field.'
+
+# Arguments
+ModelDir = Annotated[Path, typer.Argument(help="A local Hugging Face or ModelScope model directory.")]
+ArtifactsDir = Annotated[Path, typer.Argument(help="A directory written by `npuport convert`.")]
+ArtifactsDirs = Annotated[list[Path], typer.Argument(help="One or more directories written by `npuport convert`.")]
+Loadable = Annotated[Path, typer.Argument(help="Artifacts written by `npuport convert`, or a package (directory or .tar.gz).")]
+PackagePath = Annotated[Path, typer.Argument(metavar="PACKAGE", help="A package directory or .tar.gz.")]
+
+# Options
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="Where the variants run: cpu, cuda[:N] or npu[:N]; never silently "
+                                                         "replaced by the CPU.")]
+TargetDeviceOpt = Annotated[str, typer.Option("--device", help="The target device: only variants with a passing validation "
+                                                               "there are packaged.")]
+ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
+                                                                     "benchmarked there).")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "
+                                                                  "core; serve leaves one to HTTP).")]
+VariantOpt = Annotated[str | None, typer.Option("--variant", help="Variant id (default: chosen for the device; the output "
+                                                                  "says which).")]
+VariantsOpt = Annotated[CommaList | None, typer.Option("--variants", parser=comma_list, metavar="IDS",
+                                                       help="Comma list of variant ids (default: all).")]
+TextsOpt = Annotated[Path | None, typer.Option("--texts", help=TEXTS_HELP)]
+TextsOrFileOpt = Annotated[Path | None, typer.Option("--texts", "--file", "-f", help=TEXTS_HELP)]  # predict's --file/-f of old
+ThresholdOpt = Annotated[str | None, typer.Option("--threshold", help="0.3 for every label, or LABEL=P,… per label "
+                                                                      "(default: the model's).")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.")]

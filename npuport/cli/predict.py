@@ -1,0 +1,65 @@
+"""Commands that run a model for users: classify texts (predict) and serve them over HTTP (serve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from npuport.cli import render
+from npuport.cli.errors import handle_errors
+from npuport.cli.options import BatchSizeOpt, DeviceOpt, JsonOpt, Loadable, TextsOrFileOpt, ThreadsOpt, ThresholdOpt, VariantOpt
+from npuport.cli.progress import ProgressBar
+
+
+@handle_errors
+def predict(
+    artifacts: Loadable,
+    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A text to classify; repeatable.")] = None,
+    texts: TextsOrFileOpt = None,
+    variant: VariantOpt = None,
+    device: DeviceOpt = "cpu",
+    threshold: ThresholdOpt = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
+    batch_size: BatchSizeOpt = 16,
+    threads: ThreadsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Classify texts with a converted variant on cpu, cuda or npu: labels over threshold and every score.
+
+    With --json: one JSON object per text per line."""
+    from npuport.core.decisions import parse_threshold
+    from npuport.core.texts import gather_texts
+    from npuport.runtime import load
+
+    chosen = gather_texts(text, texts)
+    thresholds = parse_threshold(threshold) if threshold is not None else None
+    with load(artifacts, variant, device, threads) as classifier, ProgressBar("classifying", quiet=texts is None) as progress:
+        predictions = classifier.predict(chosen, thresholds, top_k, batch_size, progress=progress)
+    render.predictions(classifier.describe(), classifier.max_length, predictions, as_json)
+
+
+@handle_errors
+def serve(
+    path: Annotated[Path, typer.Argument(help="A package (`npuport package`) or an artifacts directory.")],
+    variant: VariantOpt = None,
+    device: DeviceOpt = "cpu",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,
+    max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", help="Texts per inference batch "
+                              "(default and cap for a static variant: its largest bucket batch; else 16).")] = None,
+    max_wait_ms: Annotated[float | None, typer.Option("--max-wait-ms", help="How long a request may wait for others to join "
+                           "its batch (default: 0 for dynamic shapes, batches form while one runs; 2 to fill static buckets).")] = None,
+    max_queue: Annotated[int, typer.Option("--max-queue", help="Texts waiting for a batch; beyond it requests get 429.")] = 1024,
+    max_texts: Annotated[int, typer.Option("--max-texts", help="Texts per request; beyond it 413.")] = 64,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per text; beyond it 413.")] = 5000,
+    threads: ThreadsOpt = None,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+) -> None:
+    """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics. SIGTERM drains."""
+    from npuport.serve.config import Limits, ServeConfig
+    from npuport.serve.server import serve as run_server
+
+    config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars))
+    run_server(path, variant, device, threads, host, port, config, access_log, announce=render.announce)

