@@ -13,8 +13,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
 zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for the demo and tests.")
 
-for command in (model.inspect, model.convert, model.manifest, predict.predict, parity.validate, ship.package,
-                parity.verify):
+for command in (model.inspect, model.convert, model.manifest, predict.predict, parity.validate, parity.doctor, parity.tune,
+                ship.package, parity.verify):
     app.command()(command)
 app.command("eval")(measure.eval_command)
 for command in (measure.report, predict.serve, measure.bench):

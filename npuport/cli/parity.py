@@ -1,4 +1,5 @@
-"""Parity commands: validate artifacts on a device, verify a package on the target machine."""
+"""Parity commands: validate artifacts on a device, verify a package on the target machine, and localise a failure
+(doctor)."""
 
 from __future__ import annotations
 
@@ -48,4 +49,56 @@ def verify(package_path: PackagePath, device: DeviceOpt = "cpu", threads: Thread
     with ProgressBar("verifying", quiet=as_json) as progress:
         result = verify_package(package_path, device, threads, progress=progress)
     render.verification(result, package_path, as_json)
+    result.raise_if_failed()
+
+
+@handle_errors
+def doctor(
+    artifacts: ArtifactsDir,
+    variant: Annotated[str, typer.Option("--variant", help="The variant to examine (e.g. the one validate failed).")],
+    device: DeviceOpt = "cpu",
+    texts: TextsOpt = None,
+    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate; the "
+                                                      "precision's min_cosine is the budget at every layer.")] = None,
+    threads: ThreadsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where parity breaks: every layer of the variant against the fp32 eager reference (embeddings, each layer's
+    attention and feed-forward, pooler, logits), the first layer past the budget and the nodes computing it.
+
+    Needs the source model (the reference's layers); writes reports/doctor-VARIANT-DEVICE.json and .png."""
+    from npuport.core.texts import read_texts
+    from npuport.doctor.localise import diagnose
+    from npuport.validate.profiles import resolve_profiles
+
+    with ProgressBar("diagnosing", quiet=as_json) as progress:
+        result = diagnose(artifacts, variant, device, read_texts(texts) if texts else None,
+                          resolve_profiles(None, profile or []), threads, progress=progress)
+    render.diagnosis(result, as_json)
+
+
+@handle_errors
+def tune(
+    artifacts: ArtifactsDir,
+    precision: Annotated[str, typer.Option("--precision", help="int8 (calibrated static QDQ) or fp16.")],
+    texts: TextsOpt = None,
+    calibration: Annotated[str, typer.Option(help="int8 activation ranges: minmax, entropy or percentile.")] = "minmax",
+    int8_weights: Annotated[str, typer.Option("--int8-weights", help="uint8 or int8-7bit, as for convert.")] = "uint8",
+    method: Annotated[str, typer.Option(help="int8: dynamic, static (calibrated QDQ) or auto (both; the smallest "
+                                              "passing file wins).")] = "auto",
+    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate.")] = None,
+    threads: ThreadsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the variant onnx-PRECISION-tuned that passes the decision gate: everything in PRECISION, then the blocks
+    doctor finds first past the budget kept in fp32, step by step. Static int8 calibrates on --texts (default: bundled
+    corpus texts that are not golden texts); fp16 also writes the kept ops as an ATC --keep_dtype file."""
+    from npuport.core.texts import read_texts
+    from npuport.tune.search import tune as build
+    from npuport.validate.profiles import resolve_profiles
+
+    with ProgressBar("tuning", quiet=as_json) as progress:
+        result = build(artifacts, precision, read_texts(texts) if texts else None, calibration, int8_weights, method,
+                       resolve_profiles(None, profile or []), threads, progress=progress)
+    render.tuned(result, as_json)
     result.raise_if_failed()

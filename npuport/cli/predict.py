@@ -56,10 +56,13 @@ def serve(
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per text; beyond it 413.")] = 5000,
     threads: ThreadsOpt = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds from SIGTERM to exit at most: requests "
+                             "in flight are answered, those still unanswered after it are cancelled.")] = 30.0,
 ) -> None:
     """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics. SIGTERM drains."""
-    from npuport.serve.config import Limits, ServeConfig
+    from npuport.serve.config import Limits, ServeConfig, Timeouts
     from npuport.serve.server import serve as run_server
 
-    config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars))
+    config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars),
+                         timeouts=Timeouts(drain_s=drain_timeout))
     run_server(path, variant, device, threads, host, port, config, access_log, announce=render.announce)

@@ -1,27 +1,39 @@
-"""`npuport convert`: build the variant matrix in child processes, check each file, write the manifest last."""
+"""`npuport convert`: build the variant matrix in child processes, check each file, then publish (see `publish`).
+
+One run per artifacts directory (its `.npuport.lock`); workers die with the run that started them; a killed run's
+staging folder, publish leftovers and temporary job folder are reclaimed by the next run."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from npuport.convert.job import Job
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
+from npuport.convert.publish import WORK_DIR, interrupted_publish, live_manifest, publish
 from npuport.convert.worker import execute_job
 from npuport.core.buckets import check_buckets
 from npuport.core.corpus import golden_selection
-from npuport.core.errors import ConversionError, ManifestError
-from npuport.core.files import fresh_directory, remove_stale_temporaries, sha256_file
+from npuport.core.errors import ConversionError
+from npuport.core.files import (
+    ARTIFACTS_LOCK,
+    artifacts_lock,
+    fresh_directory,
+    owned_temporary_directory,
+    remove_orphaned_temporaries,
+    remove_stale_temporaries,
+    sha256_file,
+)
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
@@ -30,7 +42,8 @@ from npuport.model.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights,
 from npuport.model.tokenizer import TextEncoder, golden_inputs
 
 STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
-OWNED_DIRS = ("torchscript", "onnx", "tokenizer", "golden")
+STAGING_DIR = ".staging"
+JOB_PREFIX = "npuport-job-"  # temporary job folders: npuport-job-<pid of the convert>-<random>
 TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
                       "onnxruntime-cann", "numpy", "torch_npu")
 
@@ -122,32 +135,43 @@ def _steps_total(jobs: list[Job]) -> int:
     return per_plan + raw
 
 
-def _run_isolated(job: Job, progress: Progress) -> dict[str, Any]:
-    """Run one job in a child process; its peak memory is its own, and a crash cannot corrupt ours."""
-    with tempfile.TemporaryDirectory(prefix="npuport-job-") as tmp:
-        job_path = Path(tmp) / "job.json"
+def _run_isolated(job: Job, progress: Progress, lock_fd: int | None = None) -> dict[str, Any]:
+    """Run one job in a child process; its peak memory is its own, and a crash cannot corrupt ours.
+
+    The worker dies with this process (see worker.die_with_parent: it gets our pid and watches its stdin, which only
+    we hold open) and inherits the output lock, so no other run can take the output while a worker of ours lives."""
+    with owned_temporary_directory(JOB_PREFIX) as tmp:
+        job_path = tmp / "job.json"
         job_path.write_text(json.dumps(asdict(job)), encoding="utf-8")
-        stderr_path = Path(tmp) / "stderr.txt"
+        stderr_path = tmp / "stderr.txt"
         with open(stderr_path, "wb") as stderr:
             child = subprocess.Popen(
-                [sys.executable, "-m", "npuport.convert.worker", str(job_path)],
-                stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
+                [sys.executable, "-m", "npuport.convert.worker", str(job_path), str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
+                pass_fds=() if lock_fd is None else (lock_fd,),
             )
             result: dict[str, Any] | None = None
             error: str | None = None
-            assert child.stdout is not None
-            for line in child.stdout:
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # stray prints from libraries
-                if event.get("event") == "result":
-                    result = event
-                elif event.get("event") == "error":
-                    error = event["message"]
-                else:
-                    progress(event)
-            code = child.wait()
+            assert child.stdout is not None and child.stdin is not None
+            try:
+                for line in child.stdout:
+                    try:
+                        event = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # stray prints from libraries
+                    if event.get("event") == "result":
+                        result = event
+                    elif event.get("event") == "error":
+                        error = event["message"]
+                    else:
+                        progress(event)
+                code = child.wait()
+            finally:
+                if child.poll() is None:  # interrupted (Ctrl-C, an error in progress): the worker goes with us
+                    child.kill()
+                    child.wait()
+                child.stdin.close()
+                child.stdout.close()
         if error:
             raise ConversionError(error)
         if result is None or code != 0:
@@ -175,35 +199,14 @@ def _dedupe(staging: Path, variants: list[dict[str, Any]]) -> list[Variant]:
     return out
 
 
-def _previous_manifest(out_dir: Path) -> Manifest | None:
-    if not out_dir.exists():
-        return None
-    if not out_dir.is_dir():
-        raise ConversionError(f"output {out_dir} exists and is not a directory")
-    if not (out_dir / MANIFEST_NAME).exists():
-        if any(p.name != ".staging" for p in out_dir.iterdir()):
-            raise ConversionError(f"output {out_dir} is a non-empty directory without an npuport manifest; refusing to write into it")
-        return None
-    try:
-        return Manifest.load(out_dir)
-    except ManifestError:
-        return None  # a corrupt manifest is replaced
-
-
-def _publish(staging: Path, out_dir: Path, manifest: Manifest) -> None:
-    """Move staged files into place with the manifest last: at no point does a manifest name a partial file."""
-    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
-    keep = {record.path for record in manifest.all_files()}
-    for rel in sorted(keep):
-        target = out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / rel, target)
-    manifest.save(out_dir)
-    for sub in OWNED_DIRS:  # files of variants no longer built
-        for stale in (out_dir / sub).rglob("*") if (out_dir / sub).is_dir() else []:
-            if stale.is_file() and stale.relative_to(out_dir).as_posix() not in keep:
-                stale.unlink()
-    shutil.rmtree(staging, ignore_errors=True)
+def _check_output(out_dir: Path) -> None:
+    """Refuse a directory that is not ours: one with files but neither a manifest nor the journal of an interrupted
+    publish (a conversion killed while publishing its first manifest leaves that journal: the re-run takes over)."""
+    if (out_dir / MANIFEST_NAME).exists() or interrupted_publish(out_dir):
+        return
+    ours = {STAGING_DIR, ARTIFACTS_LOCK, WORK_DIR}
+    if any(p.name not in ours and not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in out_dir.iterdir()):
+        raise ConversionError(f"output {out_dir} is a non-empty directory without an npuport manifest; refusing to write into it")
 
 
 def convert_model(
@@ -213,7 +216,10 @@ def convert_model(
     progress: Progress | None = None,
     isolate: bool = True,
 ) -> ConvertResult:
-    """Export `model_dir` into `out_dir`; returns the manifest written there."""
+    """Export `model_dir` into `out_dir`; returns the manifest written there.
+
+    Holds `out_dir/.npuport.lock` from the first write to the last (a second run into the same directory is refused
+    at once, naming this one's pid); builds in `out_dir/.staging`, then `publish` makes the result live."""
     started = time.perf_counter()
     options = options or ConvertOptions()
     progress = reporter(progress)
@@ -225,63 +231,75 @@ def convert_model(
     plans = plan_variants(options)
     if any(p.shape == "static" for p in plans):
         check_buckets(list(options.buckets), max_length)
-    previous = _previous_manifest(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConversionError(f"output {out_dir} exists and is not a directory")
+    remove_orphaned_temporaries(JOB_PREFIX)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with artifacts_lock(out_dir) as lock_fd:
+        _check_output(out_dir)
+        staging = fresh_directory(out_dir / STAGING_DIR)
+        try:
+            run = functools.partial(_run_isolated, lock_fd=lock_fd) if isolate else execute_job
+            built = _build(model_dir, staging, config, tokenizer, max_length, options, plans, run, progress)
+            previous = live_manifest(out_dir)  # read now: validations recorded while we built are kept too
+            manifest = built.manifest.model_copy(update={
+                "validations": still_current(previous.validations, built.manifest.variants) if previous else [],
+            })  # unchanged files keep their verdicts
+            publish(staging, out_dir, manifest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        remove_stale_temporaries(out_dir)
+    return replace(built, manifest=manifest, root=out_dir, seconds=time.perf_counter() - started)
 
-    staging = fresh_directory(out_dir / ".staging")
-    try:
-        seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
-        input_names = ARCHITECTURES[config["model_type"]][1]
-        examples = golden_selection()
-        golden = golden_inputs(TextEncoder(tokenizer, input_names, seq_len), [e.id for e in examples], [e.text for e in examples])
-        golden.save(staging / INPUTS_FILE)
-        tokenizer.save_pretrained(str(staging / "tokenizer"))
-        heads, hidden = _model_shape(config)
-        problem = config.get("problem_type") or "single_label_classification"
-        threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
-        base = {
-            "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
-            "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
-            "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
-            "threshold": threshold, "int8_weights": options.int8_weights,
-        }
-        jobs = _jobs(model_dir, staging, options, plans, base)
-        progress(total(_steps_total(jobs)))
-        run = _run_isolated if isolate else execute_job
-        stats, raw_variants, facts = [], [], None
-        variant_seconds: dict[str, float] = {}
-        variant_step: dict[str, str] = {}
-        for job in jobs:
-            result = run(job, progress)
-            for raw in result["variants"]:
-                variant_seconds[raw["id"]] = raw.pop("seconds")
-                variant_step[raw["id"]] = job.step
-            raw_variants += result["variants"]
-            facts = facts or result.get("source")
-            stats.append(StepStats(job.step, result["seconds"], result["peak_rss_mb"]))
-        assert facts is not None, "the first step always loads the model"
-        variants = _dedupe(staging, raw_variants)
-        root_record = lambda rel: FileRecord.of(staging, staging / rel)  # noqa: E731
-        tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
-        source = SourceInfo(
-            path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
-            id2label=config["id2label"], problem_type=problem, threshold=threshold,
-            max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names, **facts,
-        )
-        manifest = Manifest(
-            source=source,
-            tokenizer=TokenizerInfo(class_name=type(tokenizer).__name__, files=[FileRecord.of(staging, p) for p in tokenizer_files]),
-            toolchain=toolchain(),
-            variants=variants,
-            golden=GoldenInfo(inputs=root_record(INPUTS_FILE), reference=root_record(REFERENCE_FILE),
-                              texts=len(golden.ids), seq_len=seq_len),
-            validations=still_current(previous.validations, variants) if previous else [],  # unchanged files keep verdicts
-        )
-        _publish(staging, out_dir, manifest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    remove_stale_temporaries(out_dir)
-    return ConvertResult(manifest=manifest, root=out_dir, seconds=time.perf_counter() - started, steps=stats,
+
+def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: Any, max_length: int,
+           options: ConvertOptions, plans: list[VariantPlan], run: Any, progress: Progress) -> ConvertResult:
+    """Every file of the matrix into `staging`, each checked, and the manifest naming them (not yet saved)."""
+    seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
+    input_names = ARCHITECTURES[config["model_type"]][1]
+    examples = golden_selection()
+    golden = golden_inputs(TextEncoder(tokenizer, input_names, seq_len), [e.id for e in examples], [e.text for e in examples])
+    golden.save(staging / INPUTS_FILE)
+    tokenizer.save_pretrained(str(staging / "tokenizer"))
+    heads, hidden = _model_shape(config)
+    problem = config.get("problem_type") or "single_label_classification"
+    threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
+    base = {
+        "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
+        "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
+        "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
+        "threshold": threshold, "int8_weights": options.int8_weights,
+    }
+    jobs = _jobs(model_dir, staging, options, plans, base)
+    progress(total(_steps_total(jobs)))
+    stats, raw_variants, facts = [], [], None
+    variant_seconds: dict[str, float] = {}
+    variant_step: dict[str, str] = {}
+    for job in jobs:
+        result = run(job, progress)
+        for raw in result["variants"]:
+            variant_seconds[raw["id"]] = raw.pop("seconds")
+            variant_step[raw["id"]] = job.step
+        raw_variants += result["variants"]
+        facts = facts or result.get("source")
+        stats.append(StepStats(job.step, result["seconds"], result["peak_rss_mb"]))
+    assert facts is not None, "the first step always loads the model"
+    variants = _dedupe(staging, raw_variants)
+    root_record = lambda rel: FileRecord.of(staging, staging / rel)  # noqa: E731
+    tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
+    source = SourceInfo(
+        path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
+        id2label=config["id2label"], problem_type=problem, threshold=threshold,
+        max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names, **facts,
+    )
+    manifest = Manifest(
+        source=source,
+        tokenizer=TokenizerInfo(class_name=type(tokenizer).__name__, files=[FileRecord.of(staging, p) for p in tokenizer_files]),
+        toolchain=toolchain(),
+        variants=variants,
+        golden=GoldenInfo(inputs=root_record(INPUTS_FILE), reference=root_record(REFERENCE_FILE),
+                          texts=len(golden.ids), seq_len=seq_len),
+    )
+    return ConvertResult(manifest=manifest, root=staging, seconds=0.0, steps=stats,
                          variant_seconds=variant_seconds, variant_step=variant_step)
-
-

@@ -72,7 +72,7 @@ def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8
         if excluded == tried:
             continue  # this graph has no node of the rung's new roles: the same file as the rung before
         tried = excluded
-        _quantize(src, dst, excluded, dtype == "int8", reduce_range)
+        quantize_dynamic_int8(src, dst, excluded, weights)
         scheme = Quantization(method="dynamic", weights=dtype, activations="uint8", granularity="per-channel",  # type: ignore[arg-type]
                               reduce_range=reduce_range, kept_fp32=rung, fp32_nodes=excluded, why=f"{why}; {LADDER_WHY}")
         if not judge(dst):
@@ -80,13 +80,15 @@ def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8
     return [f"dynamic-quantization:{scheme.label}"], scheme
 
 
-def _quantize(src: Path, dst: Path, excluded: list[str], signed: bool, reduce_range: bool) -> None:
+def quantize_dynamic_int8(src: Path, dst: Path, excluded: list[str], weights: str = "uint8") -> None:
+    """Dynamic int8 of `src` into `dst` in the `weights` scheme (SCHEMES), the `excluded` nodes left in fp32."""
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger("root").setLevel(logging.ERROR)
     with atomic_path(dst) as tmp, contextlib.redirect_stdout(io.StringIO()):
         # Fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; their outputs are fp32.
-        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8, per_channel=True,
+        dtype, reduce_range, _ = SCHEMES[weights]
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, per_channel=True,
                          reduce_range=reduce_range,
                          nodes_to_exclude=excluded, extra_options={"DefaultTensorType": TensorProto.FLOAT})

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from npuport.convert.job import Job, StepContext, Writer, example_feed, symbolic_specs
 from npuport.convert.plan import VariantPlan
 from npuport.core.errors import ConversionError
@@ -134,27 +132,15 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
 
 def _int8_failures(group: StepContext, path: Path, bucket: Bucket | None) -> list[str]:
     """The int8 profile's failing checks for a candidate file on the golden texts (as validate runs them)."""
-    from npuport.core.buckets import BucketPolicy
-    from npuport.core.decisions import to_probabilities
-    from npuport.runtime.execute import run_feed
-    from npuport.runtime.ort_runner import OrtRunner
-    from npuport.validate.metrics import compare
+    from npuport.runtime.loader import runner_for
     from npuport.validate.profiles import DEFAULT_PROFILES
-    from npuport.validate.validator import DYNAMIC_BATCH
+    from npuport.validate.validator import judge_file
 
-    profile, golden, job = DEFAULT_PROFILES["int8"], group.golden, group.job
+    job = group.job
     inputs, outputs = symbolic_specs(job, "float32")
-    fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
-    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
-    step = bucket.batch if bucket else DYNAMIC_BATCH
-    policy = BucketPolicy([bucket] if bucket else None)
-    with OrtRunner(path, specs_at(inputs, bucket), specs_at(outputs, bucket)) as runner:
-        logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),
-                                          policy, job.pad_token_id) for s in range(0, len(order), step)])
-    want, got = (to_probabilities(x, job.activation) for x in (group.reference()[order], logits))
-    comparison = compare(want, got, atol=profile.atol, rtol=profile.rtol, threshold=job.threshold, top_k=profile.top_k,
-                         bernoulli=job.activation == "sigmoid")
-    return [check.describe() for check in profile.checks(comparison) if not check.passed]
+    runner = runner_for(path, "onnx", specs_at(inputs, bucket), specs_at(outputs, bucket))
+    return judge_file(runner, group.golden, group.reference(), DEFAULT_PROFILES["int8"], job.activation, job.threshold,
+                      job.pad_token_id, bucket)[1]
 
 
 STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import warnings
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from npuport.core.files import atomic_path
+from npuport.core.files import write_bytes_atomic
 from npuport.model.adapter import LogitsOnly
 
 _MANGLE = re.compile(r"___torch_mangle_\d+")
@@ -47,5 +48,14 @@ def program_fingerprint(traced: torch.jit.ScriptModule) -> str:
 
 
 def save(traced: torch.jit.ScriptModule, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.jit.save(traced, str(tmp))
+    """Serialize in memory, then write with the atomic writer.
+
+    torch.jit.save to a path writes from C++: a full disk there aborts the process ("frame #24: _start …"). From a
+    buffer, the write is Python's, so ENOSPC is an OSError that `atomic_path` turns into the one-line "disk full
+    while writing …" the ONNX writers give. The cost is one copy of the file in memory (the buffer is handed over
+    without another). The bytes are those of a path save under the name `archive.pt` (the archive's top folder is
+    named after the file; a buffer's is "archive"), deterministic, and no longer depend on the file's own name."""
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    with buffer.getbuffer() as view:
+        write_bytes_atomic(path, view)

@@ -4,9 +4,10 @@ file or directory inside the destination (no absolute paths, no `..`, no links, 
 from __future__ import annotations
 
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
-from npuport.core.errors import IntegrityError
+from npuport.core.errors import IntegrityError, ManifestError
 from npuport.core.files import atomic_path
 
 
@@ -44,18 +45,22 @@ def check_members(tar: tarfile.TarFile, source: Path) -> list[tarfile.TarInfo]:
 
 
 def safe_extract(archive: Path, destination: Path) -> Path:
-    """Unpack `archive` into `destination`; returns the package directory (the archive's single top folder)."""
+    """Unpack `archive` into `destination`; returns the package directory (the archive's single top folder).
+    Anything unreadable (empty, not gzip, truncated, corrupt) is one line naming the archive."""
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        if archive.stat().st_size == 0:
+            raise IntegrityError(f"{archive} is empty: not a .tar.gz package")
+        with tarfile.open(archive, "r:gz") as tar:
             members = check_members(tar, archive)
             tops = {PurePosixPath(m.name).parts[0] for m in members if m.name not in ("", ".")}
             if len(tops) != 1:
                 raise IntegrityError(f"{archive}: expected one top-level package folder, found {len(tops)}")
             tar.extractall(destination, members=members, filter="data")
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise IntegrityError(f"{archive} does not exist") from None
-        raise IntegrityError(f"{archive} is not a readable .tar.gz package: {exc}") from None
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IntegrityError(f"{archive} is not a readable .tar.gz package: {reason}") from None
     return destination / tops.pop()
 
 
@@ -63,6 +68,8 @@ def unpacked(path: Path) -> Path:
     """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits;
     directories — artifacts or unpacked packages — are used in place."""
     path = Path(path)
+    if not path.exists():
+        raise ManifestError(f"{path} does not exist")
     if not path.is_file():
         return path
     import atexit

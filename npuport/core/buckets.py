@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npuport.core.errors import BucketError
-from npuport.core.manifest import Bucket
+from npuport.core.manifest import MAX_BATCH, MAX_SEQ, Bucket
 
 _BUCKET = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 DEFAULT_BUCKETS = "1x64,1x128,16x128"
@@ -20,16 +20,25 @@ CALL_COST_TOKENS = 16
 
 
 def parse_buckets(spec: str) -> list[Bucket]:
-    """'1x64,1x128,16x128' → sorted, de-duplicated buckets."""
+    """'1x64,1x128,16x128' → sorted, de-duplicated buckets; each within MAX_BATCH x MAX_SEQ, checked before any work."""
     buckets: set[Bucket] = set()
     for part in spec.split(","):
         match = _BUCKET.match(part)
-        if not match or int(match[1]) < 1 or int(match[2]) < 1:
-            raise BucketError(f"bad bucket {part.strip()!r}: expected BATCHxSEQUENCE with positive integers, e.g. 16x128")
-        buckets.add(Bucket(batch=int(match[1]), seq=int(match[2])))
+        shown = part.strip() if len(part.strip()) <= 40 else part.strip()[:40] + "…"
+        batch, seq = (_bounded(match[1]), _bounded(match[2])) if match else (0, 0)
+        if batch < 1 or seq < 1:
+            raise BucketError(f"bad bucket {shown!r}: expected BATCHxSEQUENCE with positive integers, e.g. 16x128")
+        if batch > MAX_BATCH or seq > MAX_SEQ:
+            raise BucketError(f"bad bucket {shown!r}: a bucket holds at most {MAX_BATCH} texts of {MAX_SEQ} tokens")
+        buckets.add(Bucket(batch=batch, seq=seq))
     if not buckets:
         raise BucketError("no buckets given")
     return sorted(buckets, key=lambda b: (b.seq, b.batch))
+
+
+def _bounded(digits: str) -> int:
+    """The number, or one past any limit for a number too long to convert (Python refuses over 4,300 digits)."""
+    return int(digits) if len(digits) <= 12 else 10**12
 
 
 def check_buckets(buckets: list[Bucket], max_length: int, min_seq: int = 2) -> None:

@@ -7,22 +7,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from npuport import __version__
 from npuport.core.errors import IntegrityError, ManifestError
 from npuport.core.files import sha256_file, write_text_atomic
+from npuport.core.paths import relative_path_problem, shown
 from npuport.core.records import utc_now
+from npuport.core.sums import SUMS_FILE
 
-SCHEMA_VERSION = "1.1"  # 1.1: Variant.quantization, Validation.platform
+SCHEMA_VERSION = "1.2"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx"]
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 ShapeMode = Literal["dynamic", "static"]
+# The largest static shape npuport builds or reads: a bucket beyond it is a typo, not a plan (16x128 is typical).
+MAX_BATCH = 4096
+MAX_SEQ = 65536
 
 
 class _Model(BaseModel):
@@ -32,8 +38,8 @@ class _Model(BaseModel):
 class Bucket(_Model):
     """One static shape: batch × sequence."""
 
-    batch: int = Field(gt=0)
-    seq: int = Field(gt=0)
+    batch: int = Field(gt=0, le=MAX_BATCH)
+    seq: int = Field(gt=0, le=MAX_SEQ)
 
     @property
     def label(self) -> str:
@@ -45,25 +51,40 @@ class Bucket(_Model):
 
 class TensorSpec(_Model):
     name: str
-    dtype: str
-    shape: list[int | str]
+    dtype: Literal["int64", "int32", "float32", "float16", "bfloat16"]
+    shape: list[Annotated[int, Field(gt=0)] | str]  # str: a symbolic dimension ("batch", "sequence")
+
+
+def _inside(path: str) -> str:
+    """A path read from a manifest names a file inside its directory: relative, POSIX, no `..`."""
+    problem = relative_path_problem(path)
+    if problem:
+        raise ValueError(f"{shown(repr(path), 100)}: {problem}")
+    return path
 
 
 class FileRecord(_Model):
-    path: str  # relative to the artifacts root, POSIX separators
-    sha256: str
-    bytes: int
+    path: str  # relative to the artifacts root, POSIX separators, never outside it
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+    _path_inside = field_validator("path")(_inside)
 
     @classmethod
     def of(cls, root: Path, path: Path) -> FileRecord:
         return cls(path=path.relative_to(root).as_posix(), sha256=sha256_file(path), bytes=path.stat().st_size)
 
-    def verify(self, root: Path) -> Path:
-        """Return the absolute path after checking that the file exists and matches its sha256."""
+    def verify(self, root: Path, listed: Mapping[str, str] | None = None) -> Path:
+        """Return the absolute path after checking that the file exists and matches its sha256 — and, in a package
+        (`listed`: its SHA256SUMS), that it is listed there with that digest too. Hashed once."""
         full = root / self.path
+        if listed is not None and self.path not in listed:
+            raise IntegrityError(f"{self.path} is not listed in {SUMS_FILE}: the package was modified")
         if not full.is_file():
             raise IntegrityError(f"{self.path} is missing from {root}")
         actual = sha256_file(full)
+        if listed is not None and actual != listed[self.path]:
+            raise IntegrityError(f"{self.path} does not match {SUMS_FILE}: the package was modified or truncated")
         if actual != self.sha256:
             raise IntegrityError(
                 f"{self.path} does not match the manifest (sha256 {actual[:12]}… != {self.sha256[:12]}…): "
@@ -112,8 +133,37 @@ class Quantization(_Model):
             ("" if self.kept_fp32 == "none" else f", fp32: {self.kept_fp32}")
 
 
+class TuningStep(_Model):
+    """One candidate `npuport tune` built: how much it kept in fp32, what that bought, and its verdict."""
+
+    method: str  # dynamic | static-qdq | fp16-keep-fp32
+    kept: int  # nodes kept in fp32 in this candidate
+    added: str  # the block whose nodes this step added to the kept ones
+    bytes: int
+    speed_vs_fp32: float  # fp32 ONNX time over this candidate's, same run, golden texts
+    passed: bool
+    failures: list[str]
+    cosine_min: float
+    max_abs_error: float
+    top1_agreement: float
+    real_flips: int | None
+
+
+class Tuning(_Model):
+    """How `npuport tune` built a variant: from which, calibrated on what, what it kept in fp32 and why (the steps)."""
+
+    base: str  # the variant it was derived from (onnx-fp32-dynamic)
+    method: Literal["dynamic", "static-qdq", "fp16-keep-fp32"]
+    calibration: str | None  # minmax | entropy | percentile (int8)
+    calibration_texts: str | None
+    calibration_sha256: str | None
+    kept_fp32: list[str]  # node names of the base graph that compute in fp32
+    steps: list[TuningStep]
+    keep_list: FileRecord | None = None  # the same nodes as an ATC --keep_dtype file (fp16)
+
+
 class Variant(_Model):
-    id: str
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # names files (atc/ID.sh) and Triton models
     format: Format
     precision: Precision
     shape: ShapeMode
@@ -124,7 +174,21 @@ class Variant(_Model):
     outputs: list[TensorSpec]
     transforms: list[str] = []
     quantization: Quantization | None = None  # int8 variants: the scheme
+    tuning: Tuning | None = None  # variants `npuport tune` built: the recipe
     export_check: ExportCheck
+
+    @model_validator(mode="after")
+    def _files_match_shape(self) -> Variant:
+        """A dynamic variant: files without buckets; a static one: exactly one file per bucket it lists."""
+        if not self.files:
+            raise ValueError(f"variant {self.id} lists no files")
+        buckets = [record.bucket for record in self.files]
+        if self.shape == "dynamic" and (self.buckets or any(b is not None for b in buckets)):
+            raise ValueError(f"dynamic variant {self.id} lists buckets")
+        if self.shape == "static" and (not self.buckets or None in buckets or len(set(self.buckets)) != len(self.buckets)
+                                       or sorted(map(str, buckets)) != sorted(map(str, self.buckets))):
+            raise ValueError(f"static variant {self.id} must list one file per bucket")
+        return self
 
     @property
     def digest(self) -> str:
@@ -155,14 +219,20 @@ class SourceInfo(_Model):
     path: str
     architecture: str
     model_type: str
-    num_labels: int
+    num_labels: int = Field(gt=0, le=1_000_000)
     id2label: dict[int, str]
     problem_type: Literal["multi_label_classification", "single_label_classification"]
-    threshold: float
-    max_length: int
+    threshold: float = Field(ge=0, le=1)
+    max_length: int = Field(gt=0, le=MAX_SEQ)
     parameters: int
     weights_sha256: str
     input_names: list[str]
+
+    @model_validator(mode="after")
+    def _labels_match(self) -> SourceInfo:
+        if len(self.id2label) != self.num_labels or sorted(self.id2label) != list(range(self.num_labels)):
+            raise ValueError(f"id2label must have the ids 0..{self.num_labels - 1} (num_labels {self.num_labels})")
+        return self
 
     @property
     def activation(self) -> Literal["sigmoid", "softmax"]:
@@ -176,6 +246,13 @@ class SourceInfo(_Model):
 class TokenizerInfo(_Model):
     class_name: str
     files: list[FileRecord]
+
+    @model_validator(mode="after")
+    def _one_directory(self) -> TokenizerInfo:
+        folders = {str(Path(record.path).parent) for record in self.files}
+        if len(folders) > 1 or "." in folders:
+            raise ValueError("the tokenizer's files must all lie in one folder below the root")
+        return self
 
     @property
     def directory(self) -> str:
@@ -206,7 +283,16 @@ class Platform(_Model):
 
 
 class Validation(_Model):
-    report: str
+    report: str  # relative to the artifacts root, or absolute for a report written elsewhere
+
+    @field_validator("report")
+    @classmethod
+    def _report_path(cls, report: str) -> str:
+        """Relative: inside the artifacts directory, like a file record; absolute: still canonical (no `..`)."""
+        if report.startswith("/") and relative_path_problem(report[1:]) is None:
+            return report
+        return _inside(report)
+
     variant: str
     sha256: str  # the variant's digest (Variant.digest): its file's sha256, or for several files the digest of their list
     device: str
@@ -241,6 +327,25 @@ class Manifest(_Model):
     validations: list[Validation] = []
     package: PackageInfo | None = None
 
+    @model_validator(mode="after")
+    def _variants_fit_the_source(self) -> Manifest:
+        """Every variant takes the inputs the source lists ([batch, sequence] int64 token ids, which the runtime feeds) and
+        gives [batch, num_labels] logits; variant ids are unique. Else a damaged manifest would load and fail on predict."""
+        names = sorted(self.source.input_names)
+        seen: set[str] = set()
+        for index, variant in enumerate(self.variants):
+            where = f"variants.{index} ({variant.id})"
+            if variant.id in seen:
+                raise ValueError(f"{where}: the variant id is listed twice")
+            seen.add(variant.id)
+            if sorted(spec.name for spec in variant.inputs) != names:
+                raise ValueError(f"{where}: inputs {[s.name for s in variant.inputs]} are not the model's {self.source.input_names}")
+            if any(spec.shape != ["batch", "sequence"] or spec.dtype != "int64" for spec in variant.inputs):
+                raise ValueError(f"{where}: every input must be int64 of shape [batch, sequence]")
+            if not variant.outputs or variant.outputs[0].shape != ["batch", self.source.num_labels]:
+                raise ValueError(f"{where}: the first output must have shape [batch, {self.source.num_labels}]")
+        return self
+
     def variant(self, variant_id: str) -> Variant:
         for variant in self.variants:
             if variant.id == variant_id:
@@ -271,19 +376,38 @@ class Manifest(_Model):
         """Every file the manifest vouches for — tokenizer, golden data and the files of `variants` (default: all) —
         each once."""
         records: dict[str, FileRecord] = {}
-        for record in [*self.tokenizer.files, self.golden.inputs, self.golden.reference]:
+        chosen = self.variants if variants is None else variants
+        extras = [v.tuning.keep_list for v in chosen if v.tuning and v.tuning.keep_list]
+        for record in [*self.tokenizer.files, self.golden.inputs, self.golden.reference, *extras]:
             records[record.path] = record
-        for variant in self.variants if variants is None else variants:
+        for variant in chosen:
             for record in variant.files:
                 records.setdefault(record.path, record)
         return list(records.values())
 
-    def verify_files(self, root: Path, variants: list[Variant] | None = None) -> int:
-        """Check the sha256 of every file `all_files(variants)` lists before anything uses them; returns the count."""
+    def verify_files(self, root: Path, variants: list[Variant] | None = None, listed: Mapping[str, str] | None = None) -> int:
+        """Check the sha256 of every file `all_files(variants)` lists before anything uses them (in a package, against
+        its SHA256SUMS `listed` too), and that the tokenizer's folder holds nothing else; returns the count."""
         records = self.all_files(variants)
         for record in records:
-            record.verify(root)
+            record.verify(root, listed)
+        self.check_tokenizer_folder(root)
         return len(records)
+
+    def check_tokenizer_folder(self, root: Path) -> None:
+        """Refuse files beside the tokenizer's that the manifest does not list: tokenizer loaders read whatever the
+        folder holds (an added_tokens.json changes how texts are split), so an unlisted file would change answers
+        while every listed hash still matches."""
+        folder = root / self.tokenizer.directory
+        if not folder.is_dir():
+            return
+        listed = {record.path for record in self.tokenizer.files}
+        extra = sorted(rel for rel in (p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+                       if rel not in listed)
+        if extra:
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            raise IntegrityError(f"{shown(extra[0])}{more} is in the tokenizer folder but not in the manifest: it would change "
+                                 "how texts are tokenized; remove it, or re-run `npuport convert`")
 
     def save(self, root: Path) -> Path:
         path = root / MANIFEST_NAME
@@ -299,18 +423,21 @@ class Manifest(_Model):
             raise ManifestError(f"no {MANIFEST_NAME} in {root}: run `npuport convert` first")
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ManifestError(f"{path} is not valid JSON: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{path} is not valid JSON: not UTF-8 (invalid byte at offset {exc.start})") from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is a 5,000-digit number
+            raise ManifestError(f"{path} is not valid JSON: {shown(str(exc), 200)}") from None
         if not isinstance(raw, dict):
             raise ManifestError(f"{path} does not hold a manifest object")
-        major = str(raw.get("schema_version", "")).split(".")[0]
-        if major != SCHEMA_VERSION.split(".")[0]:
-            raise ManifestError(
-                f"{path} has schema_version {raw.get('schema_version')!r}; this npuport reads {SCHEMA_VERSION}"
-            )
+        version = raw.get("schema_version")
+        if not isinstance(version, str) or version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ManifestError(f"{path} has schema_version {shown(repr(version), 40)}; this npuport reads {SCHEMA_VERSION}")
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ManifestError(f"{path} is malformed at {where}: {first['msg']}") from exc
+            where = shown(".".join(str(p) for p in first["loc"]), 100)
+            message = shown(first["msg"].removeprefix("Value error, "), 200)
+            raise ManifestError(f"{path} is malformed{f' at {where}' if where else ''}: {message}") from None
+        except RecursionError:
+            raise ManifestError(f"{path} is malformed: nested too deeply") from None

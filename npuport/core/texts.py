@@ -1,6 +1,8 @@
 """Texts to classify: checked in memory, or read from a .txt (one per line) or .jsonl ({"text": …}) file.
 
-Every problem names where it is (index, or file and line), so a bad row in 10,000 is found at once.
+Every problem names where it is (index, or file and line), so a bad row in 10,000 is found at once. Lines end at
+"\n" only (a trailing "\r" is dropped): U+2028, U+2029 and the other characters `str.splitlines` also breaks at
+belong to the text, and `json.dumps(ensure_ascii=False)` writes them raw inside strings.
 """
 
 from __future__ import annotations
@@ -26,7 +28,26 @@ def check_texts(texts: Sequence[str]) -> list[str]:
             raise InputError(f"text {index} is {type(text).__name__}, not a string")
         if not text.strip():
             raise InputError(f"text {index} is empty")
+        _check_encodable(f"text {index}", text)
     return texts
+
+
+def split_lines(content: str) -> list[str]:
+    """`content` cut at "\n" only, each line without a trailing "\r"; no empty last line for a final newline."""
+    lines = content.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _check_encodable(what: str, text: str) -> None:
+    """A lone surrogate (half of a UTF-16 pair, which JSON's \\uXXXX escapes can spell) is no character: tokenizers
+    raise on it. Refused with where it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} is not valid Unicode: a lone surrogate \\u{ord(text[exc.start]):04x} at "
+                         f"character {exc.start}") from None
 
 
 def read_texts(path: Path) -> list[str]:
@@ -58,7 +79,7 @@ def gather_texts(texts: Sequence[str] | None, file: Path | None) -> list[str]:
 
 
 def _lines(path: Path, content: str) -> list[str]:
-    lines = content.splitlines()
+    lines = split_lines(content)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise InputError(f"{path}:{number}: empty line (each line is one text)")
@@ -68,17 +89,20 @@ def _lines(path: Path, content: str) -> list[str]:
 def _jsonl(path: Path, content: str) -> list[str]:
     """Blank lines are not records and are skipped; every record needs a non-blank "text" string."""
     texts = []
-    for number, line in enumerate(content.splitlines(), start=1):
+    for number, line in enumerate(split_lines(content), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
+            raise InputError(f"{path}:{number}: not a JSON record npuport can read (too large or nested too deeply)") from None
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str):
             raise InputError(f'{path}:{number}: expected an object with a "text" string')
         if not text.strip():
             raise InputError(f'{path}:{number}: "text" is empty')
+        _check_encodable(f'{path}:{number}: "text"', text)
         texts.append(text)
     return texts

@@ -11,6 +11,7 @@ import numpy as np
 
 from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
 from npuport.core.errors import InputError
+from npuport.core.texts import split_lines
 
 BUNDLED = {"zh": ZH_LABELS, "en": GO_EMOTIONS}
 
@@ -53,7 +54,8 @@ def bundled_for(labels: list[str]) -> LabelledData:
 
 
 def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
-    """One JSON object per line with `text` (a non-empty string) and `labels` (a list of label names, or one name)."""
+    """One JSON object per line with `text` (a non-empty string) and `labels` (a list of label names, or one name).
+    Lines end at "\n" only: a raw U+2028 inside a string (what `json.dumps(ensure_ascii=False)` writes) is text."""
     if not path.is_file():
         raise InputError(f"labelled data {path} is not a file")
     known = set(labels)
@@ -63,7 +65,7 @@ def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
         content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"labelled data {path} is not UTF-8 (byte {exc.start})") from None
-    for number, line in enumerate(content.splitlines(), start=1):
+    for number, line in enumerate(split_lines(content), start=1):
         if not line.strip():
             continue
         where = f"{path} line {number}"
@@ -71,18 +73,25 @@ def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
+            raise InputError(f"{where}: not a JSON record npuport can read (too large or nested too deeply)") from None
         if not isinstance(row, dict):
             raise InputError(f'{where}: expected an object with "text" and "labels"')
         text, names = row.get("text"), row.get("labels")
         if not isinstance(text, str) or not text.strip():
             raise InputError(f'{where}: "text" must be a non-empty string')
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f'{where}: "text" is not valid Unicode: a lone surrogate at character {exc.start}') from None
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InputError(f'{where}: "labels" must be a list of label names')
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise InputError(f"{where}: unknown label {unknown[0]!r}; the model's labels: {', '.join(labels)}")
+            name = unknown[0] if len(unknown[0]) <= 60 else unknown[0][:60] + "…"
+            raise InputError(f"{where}: unknown label {name!r}; the model's labels: {', '.join(labels)}")
         texts.append(text)
         sets.append(list(dict.fromkeys(names)))
     if not texts:

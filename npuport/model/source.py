@@ -32,6 +32,22 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 KNOWN_KEY_PREFIXES = ("plm.", "encoder.", "model.", "structbert.", "bert.")
 IGNORED_MISSING = ("position_ids", "token_type_ids")  # buffers some checkpoints omit
 DEFAULT_THRESHOLD = 0.5
+# The files a tokenizer needs, per model_type: the fast tokenizer's tokenizer.json, or the slow one's vocabulary.
+TOKENIZER_FILES: dict[str, tuple[str, ...]] = {
+    "bert": ("tokenizer.json", "vocab.txt"),
+    "structbert": ("tokenizer.json", "vocab.txt"),
+    "distilbert": ("tokenizer.json", "vocab.txt"),
+    "roberta": ("tokenizer.json", "vocab.json"),
+    "xlm-roberta": ("tokenizer.json", "sentencepiece.bpe.model"),
+}
+# Size fields of config.json (BERT names and DistilBERT's) → the largest value a real encoder has, with headroom. A
+# value past it is a typo or a corrupt file, refused before anything is allocated (max_position_embeddings 1e12 asked
+# for a petabyte).
+SIZE_LIMITS: dict[str, int] = {
+    "vocab_size": 4_000_000, "hidden_size": 32_768, "dim": 32_768, "intermediate_size": 131_072, "hidden_dim": 131_072,
+    "num_hidden_layers": 512, "n_layers": 512, "num_attention_heads": 1024, "n_heads": 1024,
+    "max_position_embeddings": 131_072, "type_vocab_size": 1024,
+}
 
 
 @dataclass
@@ -43,11 +59,17 @@ class SourceModel:
     info: SourceInfo
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message as one line (libraries raise multi-line and empty ones), cut to `limit` characters."""
+    text = " ".join(str(exc).split())
+    return (text[:limit] + "…" if len(text) > limit else text) or type(exc).__name__
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, a 5,000-digit number
+        raise ModelLoadError(f"cannot read {path}: {first_line(exc)}") from None
     if not isinstance(data, dict):
         raise ModelLoadError(f"{path} does not hold a JSON object")
     return data
@@ -73,7 +95,63 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     if "id2label" not in config and isinstance(extra.get("id2label"), dict):
         config["id2label"] = extra["id2label"]
     _check_labels(config, config_path)
+    _check_sizes(config, config_path)
+    _check_decision(config, config_path)
     return config
+
+
+def _check_sizes(config: dict[str, Any], where: Path) -> None:
+    """Every size field present is an integer in a plausible range: what transformers would otherwise allocate."""
+    for key, limit in SIZE_LIMITS.items():
+        if key not in config:
+            continue
+        value = config[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # not NaN
+        if number and value > limit:
+            raise ModelLoadError(f"{where}: {key} is {_size(value)}, implausibly large (at most {limit:,}): "
+                                 "a corrupt or mistyped config.json")
+        lowest = 0 if key == "type_vocab_size" else 1
+        if not number or not isinstance(value, int) or value < lowest:
+            raise ModelLoadError(f"{where}: {key} must be {'a non-negative' if lowest == 0 else 'a positive'} integer, "
+                                 f"got {_shown(value)}")
+    pad = config.get("pad_token_id")
+    if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int) or pad < 0):
+        raise ModelLoadError(f"{where}: pad_token_id must be a non-negative integer or null, got {_shown(pad)}")
+    if pad is not None and pad >= config.get("vocab_size", pad + 1):
+        raise ModelLoadError(f"{where}: pad_token_id {pad} is outside the vocabulary ({config['vocab_size']:,} tokens)")
+    positions = config.get("max_position_embeddings")
+    if config["model_type"] in ("roberta", "xlm-roberta") and positions is not None and (1 if pad is None else pad) + 3 > positions:
+        raise ModelLoadError(f"{where}: max_position_embeddings {positions} leaves no room for a text after pad_token_id "
+                             f"{pad} (RoBERTa's positions start after it)")
+
+
+def _check_decision(config: dict[str, Any], where: Path) -> None:
+    """problem_type is one npuport supports; threshold, when given, a number in [0, 1] (stored as a float)."""
+    problem = config.get("problem_type") or "single_label_classification"
+    if problem not in ("multi_label_classification", "single_label_classification"):
+        raise ModelLoadError(f"{where}: problem_type {_shown(problem)} is not a classification problem npuport supports")
+    if "threshold" in config:
+        threshold = config["threshold"]
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+            raise ModelLoadError(f"{where}: threshold must be a number between 0 and 1, got {_shown(threshold)}")
+        config["threshold"] = float(threshold)
+
+
+def _size(value: float) -> str:
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+    return text if len(text) <= 40 else f"{value:.3g}"
+
+
+def _integer(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def _check_labels(config: dict[str, Any], where: Path) -> None:
@@ -82,19 +160,19 @@ def _check_labels(config: dict[str, Any], where: Path) -> None:
         raise ModelLoadError(f"{where} has no id2label: a classifier needs its label names")
     try:
         ids = sorted(int(k) for k in id2label)
-    except ValueError as exc:
-        raise ModelLoadError(f"{where}: id2label keys must be integers, got {list(id2label)[:3]}") from exc
+    except ValueError:
+        raise ModelLoadError(f"{where}: id2label keys must be integers, got {_shown(list(id2label)[:3])}") from None
     if ids != list(range(len(ids))):
-        raise ModelLoadError(f"{where}: id2label ids must be 0..{len(ids) - 1}, got {ids}")
+        raise ModelLoadError(f"{where}: id2label ids must be 0..{len(ids) - 1}, got {_shown(ids)}")
     names = [str(id2label[str(i)] if str(i) in id2label else id2label[i]) for i in ids]
     if len(set(names)) != len(names):
         raise ModelLoadError(f"{where}: id2label has duplicate label names")
     num_labels = config.get("num_labels")
-    if num_labels is not None and int(num_labels) != len(ids):
-        raise ModelLoadError(f"{where}: num_labels is {num_labels} but id2label has {len(ids)} labels")
+    if num_labels is not None and num_labels != len(ids):
+        raise ModelLoadError(f"{where}: num_labels is {_shown(num_labels)} but id2label has {len(ids)} labels")
     label2id = config.get("label2id")
     if isinstance(label2id, dict) and label2id:
-        if {str(k): int(v) for k, v in label2id.items()} != {n: i for i, n in enumerate(names)}:
+        if {str(k): _integer(v) for k, v in label2id.items()} != {n: i for i, n in enumerate(names)}:
             raise ModelLoadError(f"{where}: label2id does not mirror id2label")
     config["id2label"] = {i: n for i, n in enumerate(names)}
     config["label2id"] = {n: i for i, n in enumerate(names)}
@@ -111,6 +189,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Safetensors when present; a pickled .bin only through torch.load(weights_only=True)."""
     import torch
 
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"weights {path.name} is empty (0 bytes): an interrupted download or copy?")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -119,7 +199,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt files raise many different types
-        raise ModelLoadError(f"cannot read weights {path.name}: {str(exc).splitlines()[0][:200]}") from exc
+        raise ModelLoadError(f"cannot read weights {path.name}: {first_line(exc)}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -150,10 +230,31 @@ def _build_model(config: dict[str, Any]) -> PreTrainedModel:
     fields = {k: v for k, v in config.items() if k not in ("model_type", "architectures", "auto_map")}
     try:
         hf_config = AutoConfig.for_model(hf_type, **fields)
-    except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"config.json is inconsistent: {exc}") from exc
-    hf_config._attn_implementation = "eager"  # SDPA blocks ORT's attention fusion; eager traces cleanly
-    return AutoModelForSequenceClassification.from_config(hf_config, attn_implementation="eager")
+        hf_config._attn_implementation = "eager"  # SDPA blocks ORT's attention fusion; eager traces cleanly
+        return AutoModelForSequenceClassification.from_config(hf_config, attn_implementation="eager")
+    except Exception as exc:  # transformers and torch check a config with asserts, TypeError, ValueError, RuntimeError
+        raise ModelLoadError(f"config.json is inconsistent: {first_line(exc)}") from exc
+
+
+def implied_parameters(config: dict[str, Any]) -> int:
+    """A lower bound on the parameters config.json describes (the embeddings and the encoder's matrices; a size it
+    leaves out counts as 0): each of them must be in the weights file, at one byte or more. Sizes as read_config
+    checked them."""
+    def size(*keys: str) -> int:
+        return next((int(config[key]) for key in keys if isinstance(config.get(key), int)), 0)
+
+    hidden, inner = size("hidden_size", "dim"), size("intermediate_size", "hidden_dim")
+    embeddings = (size("vocab_size") + size("max_position_embeddings")) * hidden
+    return embeddings + size("num_hidden_layers", "n_layers") * (4 * hidden * hidden + 2 * hidden * inner)
+
+
+def _check_weights_size(config: dict[str, Any], weights: Path) -> None:
+    """Refuse a config describing far more parameters than the weights file can hold before building the model, which
+    allocates them all (a mistyped size would ask for gigabytes, then fail on the first shape)."""
+    implied, size = implied_parameters(config), weights.stat().st_size
+    if implied > size:
+        raise ModelLoadError(f"config.json describes at least {implied:,} parameters but {weights.name} holds {size:,} bytes: "
+                             "the config does not belong to these weights")
 
 
 def load_model(model_dir: Path, config: dict[str, Any]) -> tuple[PreTrainedModel, Path]:
@@ -161,6 +262,7 @@ def load_model(model_dir: Path, config: dict[str, Any]) -> tuple[PreTrainedModel
 
     weights = find_weights(model_dir)
     state = read_state_dict(weights)
+    _check_weights_size(config, weights)
     model = _build_model(config)
     expected = model.state_dict()
     mapped = map_checkpoint_keys(state, set(expected), model.base_model_prefix)
@@ -184,22 +286,37 @@ def load_model(model_dir: Path, config: dict[str, Any]) -> tuple[PreTrainedModel
 
 
 def load_tokenizer(model_dir: Path, config: dict[str, Any]) -> PreTrainedTokenizerBase:
+    """The model's tokenizer; refused when its files are missing (transformers would otherwise build one that knows only
+    the special tokens, turning every character into [UNK]) or its vocabulary is a fraction of the model's."""
     from transformers import AutoTokenizer, BertTokenizerFast
 
+    needed = TOKENIZER_FILES[config["model_type"]]
+    if not any((model_dir / name).is_file() for name in needed):
+        raise ModelLoadError(f"{model_dir} has no tokenizer: {' or '.join(needed)} is missing")
     try:
         if config["model_type"] == "structbert":
-            return BertTokenizerFast.from_pretrained(str(model_dir))
-        return AutoTokenizer.from_pretrained(str(model_dir))
+            tokenizer = BertTokenizerFast.from_pretrained(str(model_dir))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     except Exception as exc:
-        raise ModelLoadError(f"cannot load the tokenizer from {model_dir}: {str(exc).splitlines()[0][:200]}") from exc
+        raise ModelLoadError(f"cannot load the tokenizer from {model_dir}: {first_line(exc)}") from exc
+    vocab_size = config.get("vocab_size")
+    if isinstance(vocab_size, int) and len(tokenizer) < vocab_size // 4:
+        raise ModelLoadError(f"the tokenizer in {model_dir} knows {len(tokenizer):,} tokens but the model has {vocab_size:,}: "
+                             f"its vocabulary ({' or '.join(needed)}) is missing or truncated")
+    return tokenizer
 
 
 def model_max_length(config: dict[str, Any], tokenizer: PreTrainedTokenizerBase) -> int:
     positions = int(config.get("max_position_embeddings", 512))
     if config["model_type"] in ("roberta", "xlm-roberta"):
-        positions -= int(config.get("pad_token_id", 1)) + 1  # positions start after padding_idx
+        pad = config.get("pad_token_id")
+        positions -= (1 if pad is None else int(pad)) + 1  # positions start after padding_idx
+    if positions < 2:
+        raise ModelLoadError(f"config.json: max_position_embeddings {config.get('max_position_embeddings', 512)} leaves room "
+                             f"for {positions} tokens (pad_token_id {config.get('pad_token_id')}): too few for a text")
     limit = getattr(tokenizer, "model_max_length", positions) or positions
-    return min(positions, int(limit)) if limit < 1_000_000 else positions
+    return min(positions, int(limit)) if 2 <= limit < 1_000_000 else positions
 
 
 def load_source(model_dir: Path) -> SourceModel:
@@ -208,9 +325,7 @@ def load_source(model_dir: Path) -> SourceModel:
     config = read_config(model_dir)
     tokenizer = load_tokenizer(model_dir, config)
     model, weights = load_model(model_dir, config)
-    problem = config.get("problem_type") or "single_label_classification"
-    if problem not in ("multi_label_classification", "single_label_classification"):
-        raise ModelLoadError(f"problem_type {problem!r} is not a classification problem npuport supports")
+    problem = config.get("problem_type") or "single_label_classification"  # checked by read_config
     info = SourceInfo(
         path=str(model_dir.resolve()),
         architecture=type(model).__name__,

@@ -69,8 +69,10 @@ class SavedTokenizer:
 
 def saved_tokenizer(root: Path, manifest: Manifest) -> SavedTokenizer | PreTrainedTokenizerBase:
     """The tokenizer convert saved with the artifacts, read with `tokenizers` alone where it can be (no
-    transformers, no torch)."""
+    transformers, no torch). Loaders read whatever the folder holds, so one holding a file the manifest does not list is
+    refused first."""
     directory = root / manifest.tokenizer.directory
+    manifest.check_tokenizer_folder(root)
     try:
         saved = SavedTokenizer.load(directory)
         if saved is not None:

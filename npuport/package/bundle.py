@@ -2,8 +2,10 @@
 
 A package is an artifacts directory the runtime loads as is (manifest, variant files, tokenizer, golden inputs and
 reference outputs, reports) plus SHA256SUMS, a README for the receiving engineer, optional Triton repository
-and ATC scripts — as a directory and as a `.tar.gz`. Built in a staging directory and renamed into place, so a
-crash never leaves a half-written package under the final name.
+and ATC scripts — as a directory and as a `.tar.gz`. Built in a staging directory and swapped into place, so a
+crash never leaves a half-written package under the final name. One run per target: `.<name>.lock` beside it is
+held from the first write to the tarball's, so a second run refuses at once and the tarball always comes from the
+run that built the directory beside it.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from pathlib import Path
 from npuport.core.archive import write_archive
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
-from npuport.core.files import sha256_file, staged_directory
+from npuport.core.files import directory_lock, sha256_file, staged_directory
 from npuport.core.manifest import Manifest, PackageInfo, Validation, Variant
 from npuport.core.records import REPORTS_DIR, utc_now
+from npuport.core.sums import SUMS_FILE
 from npuport.package.atc import write_scripts
 from npuport.package.readme import render_readme
 from npuport.package.triton import write_repository
 
-SUMS_FILE = "SHA256SUMS"
 LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
 
 
@@ -35,6 +37,7 @@ class PackageResult:
     files: int
     bytes: int
     validated_on: dict[str, str]  # variant id → where its verdict was reached (CPU class, engine, versions)
+    archive_bytes: int = 0  # measured under the lock: once it is released, another run may replace the archive
 
 
 def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
@@ -86,12 +89,22 @@ def build_package(
     manifest = Manifest.load(root)
     target = str(Device.parse(device))
     selected = select_variants(manifest, target, variants)
-    if final.resolve() == root.resolve() or (final.exists() and not (final / SUMS_FILE).is_file()):
-        raise InputError(f"{final} exists and is not a package: refusing to replace it")
+    if final.resolve() == root.resolve():
+        raise InputError(f"{final} is the artifacts directory itself: refusing to replace it")
+    with directory_lock(final, f"package {final}"):
+        if final.exists() and not (final / SUMS_FILE).is_file():
+            raise InputError(f"{final} exists and is not a package: refusing to replace it")
+        return _build(root, final, manifest, target, selected, triton, archive)
+
+
+def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: list[tuple[Variant, Validation]],
+           triton: bool, archive: bool) -> PackageResult:
     kept = [variant for variant, _ in selected]
     profiles = _profiles(root, selected)
     reports = {record.report: _inside(record.report) for _, record in selected}  # source path → path in the package
-
+    tarball_path = final.with_name(final.name + ".tar.gz")
+    for leftover in final.parent.glob(f".{tarball_path.name}.*.tmp"):  # a killed run's half-written tarball
+        shutil.rmtree(leftover, ignore_errors=True)
     with staged_directory(final) as staging:
         packaged = manifest.model_copy(update={
             "variants": kept,
@@ -116,9 +129,10 @@ def build_package(
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
                                            encoding="utf-8")
         files, size = _write_sums(staging)
-        final.with_name(final.name + ".tar.gz").unlink(missing_ok=True)  # never beside a package it does not match
-    tarball = write_archive(final, final.with_name(final.name + ".tar.gz")) if archive else None
-    return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected})
+        tarball_path.unlink(missing_ok=True)  # never beside a package it does not match
+    tarball = write_archive(final, tarball_path) if archive else None
+    return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected},
+                         tarball.stat().st_size if tarball else 0)
 
 
 def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from npuport.core.archive import unpacked
 from npuport.core.devices import Device
-from npuport.core.errors import IntegrityError, ManifestError
-from npuport.core.files import sha256_file
+from npuport.core.errors import ManifestError
 from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.package.bundle import SUMS_FILE
+from npuport.core.sums import check_listed, check_sums, read_sums
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import VariantValidation, Verdicts, golden_reference, validate_variant
 
@@ -56,30 +55,6 @@ def platform_differences(packaged: list[Validation], results: list[VariantValida
     return [f"{what} ({', '.join(variants)})" for what, variants in found.items()]
 
 
-def check_sums(package: Path) -> int:
-    """Every file listed in SHA256SUMS matches, and no file is there that it does not list."""
-    sums = package / SUMS_FILE
-    if not sums.is_file():
-        raise IntegrityError(f"{package} has no {SUMS_FILE}: not an npuport package")
-    listed: dict[str, str] = {}
-    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), 1):
-        digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64 or Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise IntegrityError(f"{sums}:{number} is malformed")
-        listed[rel] = digest
-    for rel, digest in listed.items():
-        path = package / rel
-        if not path.is_file():
-            raise IntegrityError(f"{rel} is listed in {SUMS_FILE} but missing from {package}")
-        if sha256_file(path) != digest:
-            raise IntegrityError(f"{rel} does not match {SUMS_FILE}: the package was modified or truncated")
-    present = {p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() or p.is_symlink()}
-    extra = sorted(present - set(listed) - {SUMS_FILE})
-    if extra:
-        raise IntegrityError(f"{package} holds files {SUMS_FILE} does not list: {', '.join(extra[:5])}")
-    return len(listed)
-
-
 def package_profiles(manifest: Manifest) -> dict[str, Profile]:
     profiles = dict(DEFAULT_PROFILES)
     if manifest.package:
@@ -96,9 +71,12 @@ def verify_package(
     package = unpacked(source)
     if not (package / MANIFEST_NAME).is_file():
         raise ManifestError(f"{source} is not a package: no {MANIFEST_NAME}")
-    files = check_sums(package)
+    listed = read_sums(package)
+    check_listed(package, listed, MANIFEST_NAME)  # first: nothing but SHA256SUMS vouches for the manifest
     manifest = Manifest.load(package)
-    manifest.verify_files(package)
+    records = manifest.all_files()
+    files = check_sums(package, listed, skip={record.path for record in records} | {MANIFEST_NAME})
+    manifest.verify_files(package, listed=listed)  # each record hashed once, against the manifest and SHA256SUMS
     target = Device.parse(device)
     profiles = package_profiles(manifest)
     reference = golden_reference(package, manifest)

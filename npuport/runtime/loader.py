@@ -1,5 +1,10 @@
 """`load`: an artifacts directory or a package (directory or .tar.gz) → a ready Classifier, with every file checked before anything runs.
 
+What is checked is what load reads: the manifest (in a package, against SHA256SUMS: nothing else vouches for it), then
+the chosen variant's files, the tokenizer's and the golden data against the manifest's sha256 — in a package against
+SHA256SUMS too, each file hashed once — and that the tokenizer's folder holds no file the manifest does not list.
+Files load never reads (other variants, README, labels.json, reports, triton/, atc/) are `npuport verify`'s to check.
+
 The device is explicit and activated here, so a missing accelerator fails at load time with a
 BackendUnavailableError naming what is missing — never a silent CPU fallback. The npu path (torch_npu,
 CANNExecutionProvider) follows their documented APIs but has NOT been run on Ascend hardware by this project.
@@ -11,8 +16,9 @@ from pathlib import Path
 
 from npuport.core.archive import unpacked
 from npuport.core.devices import Device, DeviceType
-from npuport.core.errors import InputError, ManifestError
-from npuport.core.manifest import Bucket, Manifest, TensorSpec, Variant
+from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
+from npuport.core.manifest import MANIFEST_NAME, Bucket, Manifest, TensorSpec, Variant
+from npuport.core.sums import SUMS_FILE, check_listed, find_sums
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.ort_runner import OrtRunner
@@ -49,13 +55,18 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     `threads` sets ONNX Runtime's intra-op threads (default: every core); torch's thread pool is
     process-wide and left as it is.
     """
-    root = unpacked(Path(path))
-    manifest = Manifest.load(root)
     target = Device.parse(device)
     if threads is not None and threads < 1:
         raise InputError(f"threads must be at least 1, got {threads}")
+    root = unpacked(Path(path))
+    listed = find_sums(root)
+    if listed is not None:
+        check_listed(root, listed, MANIFEST_NAME)
+    manifest = Manifest.load(root)
+    if manifest.package is not None and listed is None:
+        raise IntegrityError(f"{root} is a package (its manifest says so) without its {SUMS_FILE}: refusing to trust it")
     chosen, because = choose_variant(manifest, variant, target)
-    manifest.verify_files(root, [chosen])
+    manifest.verify_files(root, [chosen], listed)
     encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
     runners = _runners(root, chosen, target, threads)
     _activate(list(dict.fromkeys(runners.values())))
@@ -103,11 +114,15 @@ def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[Ten
 
 
 def _activate(runners: list[Runner]) -> None:
-    """Activate all now (errors belong to load time); on failure release the ones already active."""
+    """Activate all now (errors belong to load time); on failure release the ones already active. A file the engine
+    cannot load (its hash matched, so the manifest vouched for bad bytes) is one ManifestError line naming it."""
     try:
         for runner in runners:
             runner.activate()
-    except BaseException:
+    except BaseException as exc:
         for runner in runners:
             runner.deactivate()
+        if isinstance(exc, Exception) and not isinstance(exc, NpuportError):
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise ManifestError(f"{runner.name} cannot be loaded: {reason}") from exc
         raise

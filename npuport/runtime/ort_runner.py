@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from npuport.core.devices import Device
+from npuport.core.errors import ManifestError
 from npuport.core.manifest import TensorSpec
 from npuport.runtime.backends import ort_providers
 from npuport.runtime.runner import Runner
@@ -16,6 +17,8 @@ from npuport.runtime.runner import Runner
 # ONNX Runtime's CPU SkipLayerNormalization kernel is several times slower than the Add + LayerNormalization it
 # replaces (see convert.onnx.fuse_transformer), so on the CPU its load-time fusion stays off.
 CPU_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
+_ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "bfloat16": "tensor(bfloat16)",
+              "int64": "tensor(int64)", "int32": "tensor(int32)"}  # a manifest's dtype → ONNX Runtime's name for it
 
 
 class OrtRunner(Runner):
@@ -46,8 +49,20 @@ class OrtRunner(Runner):
         self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
                                              disabled_optimizers=disabled)
         self.providers = self._session.get_providers()
+        self._check_names()
         if self.device.type != "cpu" and self.providers[0] != providers[0][0]:
             warnings.warn(f"{self.name}: ONNX Runtime did not enable {providers[0][0]}; running on {self.providers}", stacklevel=2)
+
+    def _check_names(self) -> None:
+        """The file takes the inputs and gives the output the manifest names, or load refuses (not the first predict)."""
+        assert self._session is not None
+        takes = {i.name: i.type for i in self._session.get_inputs()}
+        gives = {o.name: o.type for o in self._session.get_outputs()}
+        listed = {spec.name: _ORT_TYPES.get(spec.dtype, spec.dtype) for spec in self.inputs}
+        output = {spec.name: _ORT_TYPES.get(spec.dtype, spec.dtype) for spec in self.outputs[:1]}
+        if listed != takes or not output or any(gives.get(name) != kind for name, kind in output.items()):
+            raise ManifestError(f"{self.path.name} takes {_typed(takes)} and gives {_typed(gives)}, but the manifest lists "
+                                f"inputs {_typed(listed)} and output {_typed(output)}")
 
     def _infer_impl(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         assert self._session is not None
@@ -55,3 +70,7 @@ class OrtRunner(Runner):
 
     def _deactivate_impl(self) -> None:
         self._session = None
+
+
+def _typed(names: dict[str, str]) -> str:
+    return "[" + ", ".join(f"{name}: {kind}" for name, kind in sorted(names.items())) + "]"

@@ -5,6 +5,6 @@ prometheus-client).
 for an app around an already loaded Classifier. Importing this package imports no web framework.
 """
 
-from npuport.serve.config import Limits, ServeConfig
+from npuport.serve.config import Limits, ServeConfig, Timeouts
 
-__all__ = ["Limits", "ServeConfig"]
+__all__ = ["Limits", "ServeConfig", "Timeouts"]

@@ -1,9 +1,14 @@
 """The ASGI app (Starlette): POST /predict through the micro-batcher, GET /health, /metadata and /metrics.
 
 Every error is a JSON object {"error": message, "code": …} (plus "limit" and "max" when a limit was hit) with
-its status: 400 malformed JSON, 413 over a limit, 422 invalid contents, 429 queue full, 500 the request's batch
-failed, 503 shutting down. The app is built around an already loaded Classifier (load errors belong to the
-caller); warm-up runs after the server starts listening, and /health says 503 until it is done.
+its status: 400 malformed JSON, 408 the body took longer than body_timeout_s, 413 over a limit, 422 invalid
+contents, 429 queue full, 500 inference failed for the request (run on its own), 503 shutting down. The app is
+built around an already loaded Classifier (load errors belong to the caller); warm-up runs after the server starts
+listening, and /health says 503 until it is done.
+
+Draining (`begin_drain`, called by the server when SIGTERM arrives): a request whose body has arrived is answered
+as usual; one still uploading its body gets DRAIN_UPLOAD_GRACE_S more at most, then 503, so a slow upload does not
+hold the process.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
     from npuport.runtime.classifier import Classifier
 
 log = logging.getLogger("npuport.serve")
+DRAIN_UPLOAD_GRACE_S = 1.0
+CLOSE = {"Connection": "close"}
 
 
 class _Service:
@@ -47,13 +54,25 @@ class _Service:
         self.about = metadata(classifier, config, self.batching)
         self.ready = False
         self.closing = False
+        self.draining = False
+        self.cancelled = 0  # requests cancelled unanswered when the drain ran out
         self.warmup_error: str | None = None
+        self._uploads: set[asyncio.Timeout] = set()  # the deadlines of bodies being read
 
     async def predict(self, request: Request) -> Response:
         started = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
             status, body, headers = await self._predict(request)
+        except asyncio.CancelledError:
+            # only uvicorn cancels a request, when the drain runs out: answer that (not a bare 500) if still possible
+            self.cancelled += 1
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            status, body, headers = 503, {"error": "the server is shutting down: the drain ran out (drain_timeout_s "
+                                                   f"{self.config.timeouts.drain_s:g}) before this request was answered",
+                                          "code": "shutting_down"}, CLOSE
         finally:
             self.metrics.in_flight.dec()
         if status != 200:
@@ -62,14 +81,43 @@ class _Service:
         self.metrics.latency.observe(time.perf_counter() - started)
         return JSONResponse(body, status, headers)
 
+    def head_timed_out(self) -> None:
+        """A client did not send its request head in time (answered 408 by the HTTP protocol, before any route)."""
+        self.metrics.errors.labels("request_timeout").inc()
+
+    def begin_drain(self) -> None:
+        """Shutdown began: bodies still on their way get DRAIN_UPLOAD_GRACE_S more at most."""
+        self.draining = True
+        for deadline in self._uploads:
+            _shorten(deadline, DRAIN_UPLOAD_GRACE_S)
+
+    async def _receive(self, request: Request) -> bytes:
+        """The body within body_timeout_s of the request head (or the drain grace, once draining)."""
+        try:
+            async with asyncio.timeout(self.config.timeouts.body_s) as deadline:
+                if self.draining:
+                    _shorten(deadline, DRAIN_UPLOAD_GRACE_S)
+                self._uploads.add(deadline)
+                try:
+                    return await _read_body(request, self.config.limits.max_body_bytes)
+                finally:
+                    self._uploads.discard(deadline)
+        except TimeoutError:  # the rest of the body may still be on its way: not worth reading, so close after
+            if self.draining:
+                raise RequestError(503, "shutting_down", "the server is shutting down and the body had not arrived",
+                                   headers=CLOSE) from None
+            limit = self.config.timeouts.body_s
+            raise RequestError(408, "request_timeout", f"the body did not arrive within {limit:g} s: the limit "
+                               f"body_timeout_s is {limit:g}", headers=CLOSE, limit="body_timeout_s", max=limit) from None
+
     async def _predict(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str] | None]:
         source = self.classifier.manifest.source
         try:
-            body = await _read_body(request, self.config.limits.max_body_bytes)
+            body = await self._receive(request)
             parsed = parse_predict(body, self.classifier.labels, source.threshold, self.config.limits)
             predictions = await self.batcher.predict(parsed)
         except RequestError as exc:
-            return exc.status, exc.body, None
+            return exc.status, exc.body, exc.headers
         except QueueFull as exc:
             return 429, {"error": str(exc), "code": "queue_full", "limit": "max_queue", "max": self.config.max_queue}, \
                 {"Retry-After": "1"}
@@ -84,7 +132,7 @@ class _Service:
     async def health(self, request: Request) -> Response:
         if self.warmup_error is not None:
             status, body = 503, {"status": "failed", "error": self.warmup_error}
-        elif self.closing:
+        elif self.closing or self.draining:
             status, body = 503, {"status": "shutting down"}
         elif not self.ready:
             status, body = 503, {"status": "warming up"}
@@ -140,6 +188,13 @@ def create_app(classifier: Classifier, config: ServeConfig | None = None) -> Sta
                     exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.state.service = service
     return app
+
+
+def _shorten(deadline: asyncio.Timeout, seconds: float) -> None:
+    soon = asyncio.get_running_loop().time() + seconds
+    when = deadline.when()
+    if when is None or when > soon:
+        deadline.reschedule(soon)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -6,6 +6,7 @@ batch runs, new requests pile up, and the next batch takes them at once (their o
 batches grow with the load even at max_wait_ms=0. Whole requests are taken in arrival order (one larger than
 the batch runs on its own, split by the classifier). Each batch is one `Classifier.predict` call with the
 model's defaults; every request then gets its own threshold and top_k applied (`Classifier.redecide`) to its own slice.
+A batch that fails is retried one request at a time: only a request that fails on its own gets an error.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class Closed(Exception):
 
 
 class InferenceFailed(Exception):
-    """The batch this request was in failed; only that batch's requests get this (500)."""
+    """Inference failed for this request, run on its own (500). A failed batch of several requests is retried
+    one request at a time, so the others in it are not failed with it."""
 
 
 @dataclass(eq=False)
@@ -156,20 +158,37 @@ class MicroBatcher:
         return batch
 
     async def _run(self, batch: list[_Job]) -> None:
+        """Run the batch; if it fails and holds several requests, run each of them on its own, so that a request
+        the model cannot take (found only by running it) fails alone and the others in its batch succeed."""
         try:
-            results = await asyncio.get_running_loop().run_in_executor(self._executor, self._infer, batch)
+            results = await self.run_in_worker(self._infer, batch)
         except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch[0], exc)
+                return
             texts = sum(job.size for job in batch)
-            first = (str(exc).strip().splitlines() or [""])[0][:300]
-            message = f"inference failed for a batch of {len(batch)} request(s), {texts} text(s): {type(exc).__name__}: {first}"
-            log.error("%s", message, exc_info=exc)
+            log.warning("a batch of %d requests, %d texts failed (%s: %s); retrying each request on its own",
+                        len(batch), texts, type(exc).__name__, _first_line(exc))
+            if self._metrics is not None:
+                self._metrics.batch_retries.inc()
             for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(InferenceFailed(message))
+                if job.future.done():  # the client went away meanwhile
+                    continue
+                try:
+                    (predictions,) = await self.run_in_worker(self._infer, [job])
+                except Exception as alone:
+                    self._fail(job, alone)
+                else:
+                    _answer(job, predictions)
             return
         for job, predictions in zip(batch, results):
-            if not job.future.done():
-                job.future.set_result(predictions)
+            _answer(job, predictions)
+
+    def _fail(self, job: _Job, exc: Exception) -> None:
+        message = f"inference failed for this request's {job.size} text(s): {type(exc).__name__}: {_first_line(exc)}"
+        log.error("%s", message, exc_info=exc)
+        if not job.future.done():
+            job.future.set_exception(InferenceFailed(message))
 
     def _infer(self, batch: list[_Job]) -> list[list[Prediction]]:
         """In the inference thread: one predict for every text of the batch, then each request's decisions."""
@@ -191,3 +210,12 @@ class MicroBatcher:
         if self._metrics is not None:
             self._metrics.queue_requests.set(len(self._queue))
             self._metrics.queue_texts.set(self._queued_texts)
+
+
+def _answer(job: _Job, predictions: list[Prediction]) -> None:
+    if not job.future.done():
+        job.future.set_result(predictions)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]

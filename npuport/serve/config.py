@@ -29,12 +29,28 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """How long a client may take, in seconds. A slow client holds a connection, and at shutdown the process."""
+
+    head_s: float = 10.0  # connection open (or previous response sent) → the whole request head; beyond it 408
+    body_s: float = 20.0  # request head → the whole body (the largest allowed is ~2 MB); beyond it 408
+    drain_s: float = 30.0  # SIGTERM → exit: requests still unanswered after it are cancelled
+
+    def check(self) -> None:
+        for name, value in (("head_timeout_s", self.head_s), ("body_timeout_s", self.body_s),
+                            ("drain_timeout_s", self.drain_s)):
+            if not 0 < value <= 3600:
+                raise InputError(f"{name} must be more than 0 and at most 3600 seconds, got {value}")
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     max_batch_size: int | None = None  # texts per inference; None: the variant's largest bucket batch (static) or 16
     max_wait_ms: float | None = None  # how long the oldest queued request may wait for others; None: fitted
     max_queue: int = 1024  # texts waiting for a batch; a request that would exceed it gets 429
     limits: Limits = Limits()
     warmup: bool = True
+    timeouts: Timeouts = Timeouts()
 
     def check(self) -> ServeConfig:
         for name, value, least in (("max_batch_size", self.max_batch_size, 1), ("max_queue", self.max_queue, 1),
@@ -46,6 +62,7 @@ class ServeConfig:
         if self.limits.max_texts > self.max_queue:
             raise InputError(f"max_texts ({self.limits.max_texts}) exceeds max_queue ({self.max_queue}): "
                              "a request that large could never be queued")
+        self.timeouts.check()
         return self
 
 

@@ -1,4 +1,4 @@
-"""What GET /metadata says about the served model: labels, variant, device, batching, limits, parity verdict,
+"""What GET /metadata says about the served model: labels, variant, device, batching, limits, timeouts, parity verdict,
 and the warm-up run before the server reports ready."""
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) ->
         "batching": asdict(batching) | {"max_queue_texts": config.max_queue},
         "limits": {"max_texts_per_request": config.limits.max_texts, "max_chars_per_text": config.limits.max_chars,
                    "max_body_bytes": config.limits.max_body_bytes},
+        "timeouts": {"head_timeout_s": config.timeouts.head_s, "body_timeout_s": config.timeouts.body_s,
+                     "drain_timeout_s": config.timeouts.drain_s},
         "npuport_version": __version__,
     }
 

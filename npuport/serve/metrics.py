@@ -25,6 +25,8 @@ class ServeMetrics:
                                         buckets=SIZE_BUCKETS, registry=r)
         self.inference = Histogram("npuport_inference_seconds", "Time of one batch's inference (tokenize + run).",
                                    buckets=LATENCY_BUCKETS, registry=r)
+        self.batch_retries = Counter("npuport_batch_retries", "Batches of several requests that failed and were retried "
+                                     "one request at a time (so only the failing request gets 500).", registry=r)
         self.queue_requests = Gauge("npuport_queue_depth_requests", "Requests waiting for a batch.", registry=r)
         self.queue_texts = Gauge("npuport_queue_depth_texts", "Texts waiting for a batch (bounded by max_queue).",
                                  registry=r)

@@ -1,8 +1,9 @@
 """A POST /predict body → a checked PredictRequest, or a RequestError carrying its HTTP status and the broken limit.
 
 Malformed JSON is 400, a request over a limit 413 (the error names the limit and its value), a well-formed
-request with wrong contents 422. The body shape is seed 003's `{"texts": [...]}` plus optional `threshold`
-(one number, or {label: number}) and `top_k`.
+request with wrong contents 422: a text with a lone surrogate included (JSON's \\uXXXX escapes can spell one; the
+tokenizer would raise on it for the whole batch), refused by `check_texts` for this request only. The body shape
+is seed 003's `{"texts": [...]}` plus optional `threshold` (one number, or {label: number}) and `top_k`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ FIELDS = ("texts", "threshold", "top_k")
 class RequestError(Exception):
     """A request the server refuses; `body` is the JSON error it answers with."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"error": message, "code": code, **extra}
+        self.headers = headers
 
 
 def over_limit(what: str, limit: str, value: int) -> RequestError:

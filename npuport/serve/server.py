@@ -1,8 +1,11 @@
 """Run the app on uvicorn until SIGTERM or Ctrl+C, then shut down gracefully and return normally (exit 0).
 
-On the signal uvicorn stops accepting connections, lets every request in flight finish (their batches run to
-the end), then runs the app's shutdown, which drains the batcher. uvicorn re-raises the signal once it is
-done; a handler of ours receives it and only logs, so the process exits 0 instead of dying by the signal.
+On the signal uvicorn stops accepting connections and closes idle ones (and those whose request head is still
+arriving); bodies still uploading get a short grace, then 503; every request whose body has arrived is answered
+(its batch runs); then the app's shutdown drains the batcher. The whole drain is bounded by drain_timeout_s: what
+is still unanswered then (a client that never reads its response, say) is cancelled. uvicorn re-raises the signal
+once it is done; a handler of ours receives it and only logs, so the process exits 0 instead of dying by the
+signal. The deadlines on slow clients: npuport.serve.transport.
 """
 
 from __future__ import annotations
@@ -64,10 +67,9 @@ def serve(
     """Load `path` (artifacts or package), listen on host:port and serve until SIGTERM / Ctrl+C."""
     check_installed()
     config = (config or ServeConfig()).check()
-    import uvicorn
-
     from npuport.runtime import load
     from npuport.serve.app import create_app
+    from npuport.serve.transport import make_server
 
     if threads is None:
         threads = serving_threads()
@@ -82,11 +84,11 @@ def serve(
         batching = service.batching
         announce(f"listening on http://{shown}:{bound_port} (max batch {batching.max_batch_size} texts, max wait "
                  f"{batching.max_wait_ms:g} ms, queue {config.max_queue} texts); /health is 503 until warmed up")
-        server = uvicorn.Server(uvicorn.Config(app, access_log=access_log, log_config=_log_config(), lifespan="on",
-                                               timeout_graceful_shutdown=None))
+        server = make_server(app, access_log=access_log, log_config=_log_config())
 
         def after_graceful_shutdown(sig: int, frame: FrameType | None) -> None:
-            """uvicorn re-raises the signal it shut down for; by then everything is answered, so only log it.
+            """uvicorn re-raises the signal it shut down for; by then everything is answered (or cancelled when the
+            drain ran out), so only log it.
             (A signal before uvicorn took over its handlers asks it to stop as soon as it starts.)"""
             server.should_exit = True
             log.info("received %s; exiting normally", signal.Signals(sig).name)
@@ -98,8 +100,13 @@ def serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sock.close()
-        announce("stopped without waiting for requests in flight (forced by a second Ctrl+C)" if server.force_exit
-                 else "stopped: every request in flight was answered")
+        if server.force_exit:
+            announce("stopped without waiting for requests in flight (forced by a second Ctrl+C)")
+        elif service.cancelled:
+            announce(f"stopped: {service.cancelled} request(s) still unanswered after the {config.timeouts.drain_s:g} s "
+                     "drain were cancelled")
+        else:
+            announce("stopped: every request in flight was answered")
 
 
 def serving_threads() -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from npuport.core.devices import Device
@@ -22,6 +23,7 @@ class ValidationRun(Verdicts):
     results: list[VariantValidation]
     json_report: Path
     markdown_report: Path
+    advice: dict[str, str] = field(default_factory=dict)  # failing variant → what to do next
 
     action = "validation"
 
@@ -45,6 +47,7 @@ def validate_artifacts(
     missing = sorted({v.precision for v in chosen} - set(profiles))
     if missing:
         raise InputError(f"no validation profile for precision {', '.join(missing)}")
+    report_dir = writable_directory(report_dir or root / REPORTS_DIR)  # before the run, not after it
     reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
     notify = reporter(progress)
     notify(total(len(chosen)))
@@ -52,11 +55,45 @@ def validate_artifacts(
     for variant in chosen:
         with step(notify, variant.id):
             results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, threads))
-    report_dir = report_dir or root / REPORTS_DIR
     entries = [r.as_dict() | {"reference": reference.origin} for r in results]
     json_report, markdown_report = write_reports(report_dir, manifest, str(target), entries)
     _record(root, json_report, results)
-    return ValidationRun(str(target), reference.origin, results, json_report, markdown_report)
+    return ValidationRun(str(target), reference.origin, results, json_report, markdown_report,
+                         advice(Manifest.load(root), str(target), root))
+
+
+def advice(manifest: Manifest, device: str, root: Path) -> dict[str, str]:
+    """For each variant that fails on `device` below fp32: whether that is its precision's cost (the fp32 variant of
+    the same format and shape passes here) or unknown yet, and the commands that localise and fix it."""
+    notes = {}
+    for variant in manifest.variants:
+        verdict = manifest.verdict(variant, device)
+        if variant.precision == "fp32" or verdict is None or verdict.passed:
+            continue
+        fp32 = next((v for v in manifest.variants if (v.format, v.precision, v.shape) == (variant.format, "fp32", variant.shape)), None)
+        fp32_verdict = manifest.verdict(fp32, device) if fp32 else None
+        if fp32_verdict is not None and fp32_verdict.passed:
+            why = f"{fp32.id} passes here, so this is the cost of {variant.precision}, not a broken export"  # type: ignore[union-attr]
+        else:
+            why = f"validate {fp32.id if fp32 else 'an fp32 variant'} too, to tell {variant.precision}'s cost from a broken export"
+        fix = f"`npuport doctor {root} --variant {variant.id}` shows the first layer past the budget"
+        if variant.format == "onnx" and variant.precision in ("int8", "fp16"):
+            fix += f"; `npuport tune {root} --precision {variant.precision}` builds one that keeps those layers in fp32"
+        notes[variant.id] = f"{why}: {fix}"
+    return notes
+
+
+def writable_directory(folder: Path) -> Path:
+    """`folder`, created if need be, after checking a file can be written there; one clear error otherwise."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"report directory {folder} is a file, not a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write reports to {folder}: {exc.strerror or exc}") from None
+    return folder
 
 
 def _record(root: Path, report: Path, results: list[VariantValidation]) -> None:

@@ -8,8 +8,12 @@ Why these defaults:
 - fp32: the same arithmetic in another engine differs by float rounding only (~1e-6); anything near 1e-5 is a bug.
 - fp16: 10-bit mantissa; seed 001's Ascend run showed max |Δp| 0.0028 and no top-1 change; RoBERTa-base in fp16
   on the CPU reaches 0.0042 over 12 layers, so an element counts as an error beyond 5e-3.
-- bf16: 7-bit mantissa, ~8× coarser than fp16: RoBERTa-base moves a probability near 0.3 by 0.087 (2 of 96
-  texts beyond 0.02) with no decision changed; decisions must hold away from the threshold.
+- bf16: 7-bit mantissa, ~8× coarser than fp16, judged like int8 on what the classifier decides. A faithful bf16 file
+  (bit-identical to transformers' own bf16 eager model) moved 16-24% of the probabilities of three held-out models
+  by more than 0.01 and flipped up to 0.64% of their decisions that lay clear of the threshold; RoBERTa-base moves a
+  probability near 0.3 by 0.087. So no element-error-rate check, a real flip counts only beyond 0.05 of the threshold
+  (the int8 margin), and up to 1% of decisions may flip (the decision-level budget int8 has); top-1/top-k, cosine and
+  a max |Δp| of 0.2 (convert's bf16 export check) still catch a broken file.
 - int8: weights quantized; probabilities move by several hundredths, so it is judged on what the classifier
   decides (top-1, top-k, decisions at the threshold), with a loose bound on the probabilities themselves.
 
@@ -99,8 +103,8 @@ DEFAULT_PROFILES: dict[str, Profile] = {
                     min_top1=1.0, min_topk=1.0, max_real_flip_rate=0.0),
     "fp16": Profile("fp16", atol=5e-3, rtol=0.0, max_abs_error=1e-2, max_error_rate=1e-3, min_cosine=0.9999,
                     min_top1=1.0, min_topk=0.99, max_real_flip_rate=0.0),
-    "bf16": Profile("bf16", atol=1e-2, rtol=0.0, max_abs_error=0.1, max_error_rate=2e-2, min_cosine=0.97,
-                    min_top1=0.98, min_topk=0.97, max_real_flip_rate=1e-3),
+    "bf16": Profile("bf16", atol=5e-2, rtol=0.0, max_abs_error=0.2, max_error_rate=None, min_cosine=0.97,
+                    min_top1=0.98, min_topk=0.97, max_real_flip_rate=1e-2),
     "int8": Profile("int8", atol=5e-2, rtol=0.0, max_abs_error=0.35, max_error_rate=None, min_cosine=0.95,
                     min_top1=0.95, min_topk=0.90, max_real_flip_rate=1e-2),
 }

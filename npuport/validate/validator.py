@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from npuport.core.buckets import BucketPolicy
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
@@ -22,7 +23,9 @@ from npuport.core.golden import GoldenInputs, load_reference
 from npuport.core.manifest import Bucket, Manifest, Platform, Variant
 from npuport.model.tokenizer import TextEncoder, golden_inputs, saved_tokenizer
 from npuport.runtime.classifier import Classifier
+from npuport.runtime.execute import run_feed
 from npuport.runtime.loader import load
+from npuport.runtime.runner import Runner
 from npuport.validate.metrics import Comparison, compare
 from npuport.validate.profiles import Check, Profile
 
@@ -235,3 +238,21 @@ def caveats(
     if "computed now" in origin:
         notes.append("reference computed from the source model on the user's texts, not the golden record")
     return notes
+
+
+def judge_file(runner: Runner, golden: GoldenInputs, reference_logits: np.ndarray, profile: Profile, activation: str,
+               threshold: float, pad_token_id: int, bucket: Bucket | None = None) -> tuple[Comparison, list[str]]:
+    """A candidate file (an unactivated runner, e.g. `runner_for`) judged by `profile` on the golden rows that fit
+    `bucket`, batched as validation batches them: the comparison and the failing checks (empty: it passes). Convert's
+    int8 ladder and `npuport tune` decide with it before a file becomes a variant."""
+    fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
+    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
+    step = bucket.batch if bucket else DYNAMIC_BATCH
+    policy = BucketPolicy([bucket] if bucket else None)
+    with runner:
+        logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),
+                                          policy, pad_token_id) for s in range(0, len(order), step)])
+    want, got = (to_probabilities(x, activation) for x in (reference_logits[order], logits))
+    comparison = compare(want, got, atol=profile.atol, rtol=profile.rtol, threshold=threshold, top_k=profile.top_k,
+                         bernoulli=activation == "sigmoid")
+    return comparison, [check.describe() for check in profile.checks(comparison) if not check.passed]

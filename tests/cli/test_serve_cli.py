@@ -1,5 +1,6 @@
 """`npuport serve` as a user runs it: a real subprocess on a free port; SIGTERM with requests in flight answers
-every one of them, stops accepting, exits 0; a missing `serve` extra and bad options are one-line errors."""
+every one of them, stops accepting, exits 0, and slow clients do not hold it; a missing `serve` extra and bad options
+are one-line errors."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 from cli_runner import NPUPORT, cli_env, npuport  # type: ignore[import-not-found]
 from prometheus_client.parser import text_string_to_metric_families
-from serving import WAIT, wait_until  # type: ignore[import-not-found]
+from serving import WAIT, dribble, wait_until  # type: ignore[import-not-found]
 
 
 def in_flight(url: str) -> float:
@@ -35,16 +38,36 @@ def refuses_connections(port: int) -> bool:
     return False
 
 
-def test_sigterm_answers_every_request_in_flight_then_exits_0(structbert_artifacts):
-    """8 requests of 64 long texts, run one text at a time (~2 s of work here), are all in the handler when
-    SIGTERM arrives: the server stops accepting, still answers all 8 in full (uvicorn logs that it waited for
-    their connections), and exits with status 0."""
-    # Popen, not npuport(): this test talks to the server while it runs (same command line and environment)
-    process = subprocess.Popen([*NPUPORT, "serve", structbert_artifacts, "--port", "0", "--max-batch-size", "1",
-                                "--max-wait-ms", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    port: int
+    url: str
+    lines: queue.Queue[str]
+    log: list[str]
+    reader: threading.Thread
+
+    def text(self) -> str:
+        """Everything the server wrote to stderr so far (all of it once it exited)."""
+        if self.process.poll() is not None:
+            self.reader.join(WAIT)
+        while not self.lines.empty():
+            self.log.append(self.lines.get_nowait())
+        return "".join(self.log)
+
+
+@contextlib.contextmanager
+def serving(artifacts: str, *options: str) -> Iterator[Served]:
+    """`npuport serve ARTIFACTS --port 0 OPTIONS` as a subprocess, ready; killed on exit if still running.
+    Popen, not npuport(): the test talks to the server while it runs (same command line and environment)."""
+    process = subprocess.Popen([*NPUPORT, "serve", artifacts, "--port", "0", *options], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+    stderr = process.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
+    reader.start()
     try:
         port = None
         deadline = time.monotonic() + 60
@@ -56,24 +79,56 @@ def test_sigterm_answers_every_request_in_flight_then_exits_0(structbert_artifac
                 port = int(match[1]) if match else None
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, "ready")
-        texts = ["word " * 300] * 64
-        with ThreadPoolExecutor(8) as pool:
-            futures = [pool.submit(httpx.post, f"{url}/predict", json={"texts": texts}, timeout=WAIT) for _ in range(8)]
-            wait_until(lambda: in_flight(url) == 8, "all 8 requests in flight")
-            process.send_signal(signal.SIGTERM)
-            wait_until(lambda: refuses_connections(port), "the server to stop accepting")
-            responses = [f.result(WAIT) for f in futures]
-        assert [r.status_code for r in responses] == [200] * 8
-        assert all(len(r.json()["predictions"]) == 64 and r.json()["predictions"][0]["truncated"] for r in responses)
-        assert process.wait(WAIT) == 0
+        yield Served(process, port, url, lines, log, reader)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(WAIT)
-    log += list(lines.queue)
-    text = "".join(log)
+
+
+def test_sigterm_answers_every_request_in_flight_then_exits_0(structbert_artifacts):
+    """8 requests of 64 long texts, run one text at a time (~2 s of work here), are all in the handler when
+    SIGTERM arrives: the server stops accepting, still answers all 8 in full (uvicorn logs that it waited for
+    their connections), and exits with status 0."""
+    with serving(structbert_artifacts, "--max-batch-size", "1", "--max-wait-ms", "0") as server:
+        texts = ["word " * 300] * 64
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(httpx.post, f"{server.url}/predict", json={"texts": texts}, timeout=WAIT) for _ in range(8)]
+            wait_until(lambda: in_flight(server.url) == 8, "all 8 requests in flight")
+            server.process.send_signal(signal.SIGTERM)
+            wait_until(lambda: refuses_connections(server.port), "the server to stop accepting")
+            responses = [f.result(WAIT) for f in futures]
+        assert [r.status_code for r in responses] == [200] * 8
+        assert all(len(r.json()["predictions"]) == 64 and r.json()["predictions"][0]["truncated"] for r in responses)
+        assert server.process.wait(WAIT) == 0
+    text = server.text()
     assert "Shutting down" in text and "stopped: every request in flight was answered" in text, text
     assert "Waiting for connections to close" in text, "no request was in flight at shutdown: not a test of draining"
+
+
+def test_sigterm_with_slow_clients_exits_within_seconds(structbert_artifacts):
+    """Issue 15 item 10: with 5 slow clients open, SIGTERM left the server running 75 s. Here 2 clients dribble
+    their request head and 3 their body a byte per 50 ms (for up to 20 s) while a normal request is answered;
+    on SIGTERM the heads are closed, the uploads get 503 after the 1 s drain grace, and the process exits 0
+    within a few seconds (--drain-timeout 5 bounds the rest)."""
+    head = b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+    body = b'{"texts": ["' + b"x" * 985 + b'"]}'  # 1000 bytes: 50 s at a byte per 50 ms
+    with serving(structbert_artifacts, "--drain-timeout", "5") as server, ThreadPoolExecutor(5) as pool:
+        heads = [pool.submit(dribble, server.port, head + b"X-Slow: " + b"a" * 1000, limit=20) for _ in range(2)]
+        uploads = [pool.submit(dribble, server.port, body, start=head + b"\r\n", limit=20) for _ in range(3)]
+        wait_until(lambda: in_flight(server.url) == 3, "the 3 uploads in the handler")
+        normal = httpx.post(f"{server.url}/predict", json={"texts": ["今天很开心"]}, timeout=WAIT)
+        assert normal.status_code == 200 and len(normal.json()["predictions"]) == 1
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(10) == 0
+        exited = time.monotonic() - signalled
+        closed = [future.result(WAIT) for future in heads + uploads]
+    assert exited < 5, f"exited {exited:.1f}s after SIGTERM"
+    assert [c.closed_at is not None and c.closed_at - signalled < 5 for c in closed] == [True] * 5
+    assert [c.received for c in closed[:2]] == [b"", b""]
+    assert [(c.status, c.json()["code"]) for c in closed[2:]] == [(503, "shutting_down")] * 3
+    assert "stopped: every request in flight was answered" in server.text()
 
 
 def test_missing_serve_extra_names_the_install_command(structbert_artifacts):
@@ -91,6 +146,7 @@ def test_bad_options_are_one_line_errors(structbert_artifacts, tmp_path):
         (["--max-wait-ms", "-1"], 7, "error: max_wait_ms must be between 0 and 10000, got -1.0"),
         (["--max-texts", "100", "--max-queue", "10"], 7, "error: max_texts (100) exceeds max_queue (10): "
                                                           "a request that large could never be queued"),
+        (["--drain-timeout", "0"], 7, "error: drain_timeout_s must be more than 0 and at most 3600 seconds, got 0.0"),
     ]
     for options, status, message in cases:
         result = npuport("serve", structbert_artifacts, *options, timeout=120)

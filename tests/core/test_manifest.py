@@ -116,9 +116,9 @@ def _edit(change):  # type: ignore[no-untyped-def]
         (lambda root: _write(root, b"\xff\xfe{}"), r"manifest.json is not valid JSON"),
         (lambda root: _write(root, "[1, 2]"), r"manifest.json does not hold a manifest object"),
         (lambda root: _write(root, '"1.1"'), r"manifest.json does not hold a manifest object"),
-        (_edit(lambda raw: raw.update(schema_version="2.0")), r"has schema_version '2.0'; this npuport reads 1\.1"),
-        (_edit(lambda raw: raw.update(schema_version="0.9")), r"has schema_version '0.9'; this npuport reads 1\.1"),
-        (_edit(lambda raw: raw.pop("schema_version")), r"has schema_version None; this npuport reads 1\.1"),
+        (_edit(lambda raw: raw.update(schema_version="2.0")), r"has schema_version '2.0'; this npuport reads 1\.2"),
+        (_edit(lambda raw: raw.update(schema_version="0.9")), r"has schema_version '0.9'; this npuport reads 1\.2"),
+        (_edit(lambda raw: raw.pop("schema_version")), r"has schema_version None; this npuport reads 1\.2"),
         (_edit(lambda raw: raw["variants"][0].update(precision="fp8")), r"is malformed at variants\.0\.precision: "),
         (_edit(lambda raw: raw.pop("source")), r"is malformed at source: Field required"),
         (_edit(lambda raw: raw["variants"][0]["files"][0].update(bytes="many")), r"is malformed at variants\.0\.files\.0\.bytes"),
@@ -225,7 +225,7 @@ def test_a_verdict_counts_only_for_the_exact_device():
 
 def test_a_verdict_counts_only_for_the_same_bytes_and_variant():
     other_bytes = validation(ONNX, "cpu", True, "2026-01-01T00:00:00+00:00", digest=sha(b"other bytes"))
-    twin = variant("onnx-fp32-static", list(ONNX.files))  # same digest, another variant id
+    twin = variant("onnx-fp16-dynamic", list(ONNX.files))  # same digest, another variant id
     other_variant = validation(twin, "cpu", True, "2026-01-01T00:00:00+00:00")
     assert twin.digest == ONNX.digest
     assert small_manifest([ONNX, twin], [other_bytes, other_variant]).verdict(ONNX, "cpu") is None

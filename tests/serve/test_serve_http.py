@@ -1,6 +1,7 @@
 """`npuport serve`'s app on a real uvicorn server on loopback, driven by a real HTTP client (httpx): results equal
 Classifier.predict, concurrent clients each get their own, overload gives 429 and recovers, every limit and
-malformed input is refused with a JSON error, a failing batch fails only its own requests."""
+malformed input is refused with a JSON error, a poisoned text fails only its own request (422 when it can be told
+up front, else 500 after its batch is retried one request at a time)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from serving import WAIT, GatedClassifier, as_json, running, wait_until  # type: ignore[import-not-found]
+from serving import WAIT, GatedClassifier, as_json, metrics, running, wait_until  # type: ignore[import-not-found]
 
 from npuport.core.corpus import load_corpus
 from npuport.core.errors import InputError
@@ -21,18 +21,6 @@ from npuport.serve.config import STATIC_WAIT_MS, Batching, Limits, ServeConfig, 
 from npuport.serve.metadata import parity
 
 TEXTS = [e.text for e in load_corpus("zh") if e.kind != "normal"] + [e.text for e in load_corpus("zh")][:40]
-
-
-def metrics(url: str) -> dict[str, float]:
-    """Every sample of /metrics as 'name{label="v",…}' → value, parsed by prometheus_client's own parser."""
-    response = httpx.get(f"{url}/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for s in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            samples[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
-    return samples
 
 
 @pytest.mark.parametrize("variant", [None, "torchscript-fp32-static"])
@@ -156,9 +144,10 @@ def test_overload_answers_429_then_recovers(classifier):
     assert samples['npuport_requests_total{endpoint="/predict",status="429"}'] == 1
 
 
-def test_failing_inference_fails_only_its_batch(classifier):
-    """Requests A (held in inference) then F (poisoned) and G queued together: F and G share a batch and get
-    500; A and every later request succeed."""
+def test_a_request_that_fails_inference_fails_alone_its_batch_is_retried(classifier):
+    """Requests A (held in inference) then F (fails, which nothing can tell before running it) and G queued
+    together: their batch fails, is retried one request at a time, and only F gets 500; A, G and later requests
+    get their results."""
     gated = GatedClassifier(classifier)
     gated.gate.clear()
     config = ServeConfig(max_wait_ms=0, warmup=False)
@@ -172,20 +161,68 @@ def test_failing_inference_fails_only_its_batch(classifier):
         wait_until(lambda: server.service.batcher.queued_texts == 3, "G to be queued")
         gated.gate.set()
         assert a.result(WAIT).status_code == 200
-        for response in (f.result(WAIT), g.result(WAIT)):
-            assert response.status_code == 500
-            assert response.json() == {
-                "code": "inference_failed",
-                "error": "inference failed for a batch of 2 request(s), 3 text(s): RuntimeError: "
-                         "injected failure: a text contains FAIL-ME",
-            }
-        assert gated.batches[1] == ["FAIL-ME please", TEXTS[1], TEXTS[2]]
+        failed, succeeded = f.result(WAIT), g.result(WAIT)
+        assert failed.status_code == 500
+        assert failed.json() == {"code": "inference_failed", "error": "inference failed for this request's 1 text(s): "
+                                 "RuntimeError: injected failure: a text contains FAIL-ME"}
+        assert succeeded.status_code == 200
+        assert succeeded.json()["predictions"] == as_json(classifier.predict([TEXTS[1], TEXTS[2]]))
+        assert gated.batches[1:] == [["FAIL-ME please", TEXTS[1], TEXTS[2]], ["FAIL-ME please"], [TEXTS[1], TEXTS[2]]]
         for text in TEXTS[3:6]:
             later = post([text])
             assert later.status_code == 200 and later.json()["predictions"] == as_json(classifier.predict([text]))
         assert httpx.get(f"{server.url}/health").status_code == 200
         samples = metrics(server.url)
-    assert samples['npuport_errors_total{reason="inference_failed"}'] == 2
+    assert samples['npuport_errors_total{reason="inference_failed"}'] == 1
+    assert samples["npuport_batch_retries_total"] == 1
+    assert samples['npuport_requests_total{endpoint="/predict",status="200"}'] == 5
+
+
+def test_a_poisoned_text_gets_422_and_fails_no_other_client(classifier):
+    """Issue 15 item 9: {"texts": ["\\ud800 hi"]} (a lone surrogate: valid JSON, no valid text) made the tokenizer
+    raise for whole batches, failing ~20% of other clients' requests. 8 clients of normal requests and one
+    sending poisoned ones, all at once and coalesced into shared batches: every poisoned request gets 422 naming
+    its text, every normal one 200 with its own results, and no batch ever failed."""
+    reference = {text: as_json(classifier.predict([text]))[0] for text in TEXTS}
+    poisoned = [b'{"texts": ["\\ud800 hi"]}', b'{"texts": ["fine", "a \\udfff b"]}', b'{"texts": ["\\ud83d"], "top_k": 1}']
+
+    def normal(client_id: int) -> list[str]:
+        problems = []
+        with httpx.Client(base_url=server.url, timeout=WAIT) as client:
+            for i in range(25):
+                texts = [TEXTS[(client_id * 13 + i * 5 + j) % len(TEXTS)] for j in range(1 + i % 2)]
+                response = client.post("/predict", json={"texts": texts})
+                if response.status_code != 200:
+                    problems.append(f"{response.status_code} {response.text}")
+                elif [p["tokens"] for p in response.json()["predictions"]] != [reference[t]["tokens"] for t in texts]:
+                    problems.append(f"mismatched results for {texts}")
+        return problems
+
+    def poison() -> list[tuple[int, str]]:
+        answers = []
+        with httpx.Client(base_url=server.url, timeout=WAIT) as client:
+            for i in range(30):
+                response = client.post("/predict", content=poisoned[i % 3], headers={"content-type": "application/json"})
+                answers.append((response.status_code, response.json()["error"]))
+        return answers
+
+    with running(classifier, ServeConfig(max_wait_ms=5, warmup=False)) as server, ThreadPoolExecutor(9) as pool:
+        clients = [pool.submit(normal, i) for i in range(8)]
+        attacker = pool.submit(poison)
+        problems = [p for c in clients for p in c.result(120)]
+        answers = attacker.result(120)
+        samples = metrics(server.url)
+    assert problems == []
+    assert set(answers) == {
+        (422, "text 0 is not valid Unicode: a lone surrogate \\ud800 at character 0"),
+        (422, "text 1 is not valid Unicode: a lone surrogate \\udfff at character 2"),
+        (422, "text 0 is not valid Unicode: a lone surrogate \\ud83d at character 0"),
+    }
+    assert samples['npuport_requests_total{endpoint="/predict",status="200"}'] == 200
+    assert samples['npuport_errors_total{reason="invalid_request"}'] == 30
+    assert samples["npuport_batch_retries_total"] == 0
+    assert 'npuport_errors_total{reason="inference_failed"}' not in samples
+    assert samples["npuport_batch_size_requests_count"] < 200, "no request was coalesced: not a test of sharing batches"
 
 
 LIMITS = Limits(max_texts=4, max_chars=50)
@@ -202,6 +239,9 @@ LIMITS = Limits(max_texts=4, max_chars=50)
     ({"texts": []}, 422, {"error": "no texts"}),
     ({"texts": ["ok", "  "]}, 422, {"error": "text 1 is empty"}),
     ({"texts": ["ok", 3]}, 422, {"error": "text 1 is int, not a string"}),
+    (b'{"texts": ["ok", "\\ud800 hi"]}', 422, {"code": "invalid_request",
+                                           "error": "text 1 is not valid Unicode: a lone surrogate \\ud800 at character 0"}),
+    (b'{"texts": ["a \\ud83d\\ude00 pair is fine"]}', 200, {"variant": "onnx-fp32-dynamic"}),
     ({"texts": ["a"] * 5}, 413, {"code": "limit_exceeded", "limit": "max_texts_per_request", "max": 4,
                                  "error": "5 texts in one request: the limit max_texts_per_request is 4"}),
     ({"texts": ["ok", "x" * 51]}, 413, {"code": "limit_exceeded", "limit": "max_chars_per_text", "max": 50,

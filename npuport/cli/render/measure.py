@@ -1,0 +1,129 @@
+"""What eval, report and bench print."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from npuport.cli.render.base import emit_json, line, new_table, out, signed
+
+if TYPE_CHECKING:
+    from npuport.bench.benchmark import BenchRun
+    from npuport.core.records import EvalReport
+    from npuport.evaluate.summary import LabelSummary
+    from npuport.report.build import ReportResult
+
+
+# measure: eval, report, bench
+def evaluation(report: EvalReport, written: Path, per_label: list[LabelSummary] | None, as_json: bool) -> None:
+    if as_json:
+        return emit_json(report.model_dump())
+    out.print(_eval_table(report))
+    if per_label is not None:
+        out.print(_per_label_table(report, per_label))
+    line(f"written to {written}")
+
+
+def _eval_table(report: EvalReport) -> Table:
+    table = new_table(f"{report.artifacts} — {report.data['texts']} labelled texts, {report.data['source']}, "
+                   f"threshold {report.threshold}",
+                   ("variant", "device", "accuracy", "Δ", "micro F1", "Δ", "macro F1", "Δ", "changed"),
+                   right=("device", "accuracy", "Δ", "micro F1", "macro F1", "changed"), no_wrap=("variant",),
+                   caption=f"reference: {report.reference['why']}\naccuracy = {report.accuracy_definition}; "
+                           "Δ = variant - reference; changed = texts whose predicted label set differs from the reference's",
+                   caption_justify="left")
+    for r in report.records:
+        delta = r.delta or {}
+        table.add_row(r.variant + (" (reference)" if r.reference else ""), r.device, f"{r.accuracy:.4f}", signed(delta.get("accuracy")),
+                      f"{r.micro_f1:.4f}", signed(delta.get("micro_f1")),
+                      "n/a" if r.macro_f1 is None else f"{r.macro_f1:.4f}", signed(delta.get("macro_f1")),
+                      "" if r.changed is None else f"{r.changed}/{report.data['texts']}", style="bold" if r.reference else None)
+    return table
+
+
+def _per_label_table(report: EvalReport, rows: list[LabelSummary]) -> Table:
+    table = new_table(f"per label, reference {report.records[0].variant}; lowest F1 over the {len(report.records) - 1} variants",
+                   ("label", "support", "predicted", "precision", "recall", "F1", "lowest F1", "in variant"),
+                   right=("support", "predicted", "precision", "recall", "F1", "lowest F1"))
+    for row in rows:
+        worst = row.lowest_in
+        where = (worst[0] + (f" (+{len(worst) - 1})" if len(worst) > 1 else "")) if worst else "—"
+        table.add_row(row.label, str(row.support), str(row.predicted), f"{row.precision:.3f}", f"{row.recall:.3f}",
+                      "n/a" if row.f1 is None else f"{row.f1:.3f}", "" if row.lowest_f1 is None else f"{row.lowest_f1:.3f}",
+                      "" if row.lowest_f1 is None else where)
+    return table
+
+
+def reports(results: list[ReportResult], as_json: bool) -> None:
+    """The trade-off table of each report, computed once for the JSON or the rich table."""
+    from npuport.report.render import missing, pick_line, tradeoff_table
+
+    tables = [tradeoff_table(result.gathered) for result in results]
+    if as_json:
+        return emit_json([{"artifacts": str(r.gathered.root), "page": str(r.page), "plot": str(r.plot),
+                           "device": r.gathered.device, "notes": r.gathered.notes,
+                           "table": [dict(zip(data.headers, row)) for row in data.rows]}
+                          for r, data in zip(results, tables)])
+    for result, data in zip(results, tables):
+        table = new_table(f"{result.gathered.root} — trade-off on {result.gathered.device}", data.headers,
+                       right=data.headers[1:], no_wrap=data.headers[:1])
+        for row in data.rows:
+            table.add_row(*row)
+        out.print(table)
+        for note in filter(None, [pick_line(result.gathered), *missing(result.gathered), *result.gathered.notes]):
+            line(note)
+        line(f"written: {result.page}, {result.plot}")
+
+
+BENCH_COLUMNS = ("variant", "batch", "p50 ms", "p90 ms", "p99 ms", "texts/s", "× base texts/s", "× base p50",
+                 "load s", "1st call ms", "peak MiB", "size MB", "parity")
+
+
+def benchmarked(run: BenchRun, as_json: bool) -> None:
+    if as_json:
+        return emit_json(run.document | {"records": run.records})
+    out.print(bench_table(run.document, run.records))
+    line(f"written to {run.path}")
+
+
+def _bench_parity(verdict: dict[str, Any] | None) -> str:
+    if verdict is None:
+        return "not validated"
+    return f"{'passed' if verdict['passed'] else 'FAILED'} ({verdict['profile']})"
+
+
+def bench_table(document: dict[str, Any], records: list[dict[str, Any]] | None = None) -> Table:
+    """`records` (default: all in the document), grouped by batch size, each group led by the baseline's row."""
+    records = document["records"] if records is None else records
+    host, baseline = document["host"], document["baseline"]
+    load = ", ".join(f"{x:.2f}" for x in host["loadavg_start"])
+    caption = (f"{document['texts']['count']} texts from {document['texts']['source']}, end to end (tokenization "
+               f"included); ratios against the {baseline['name']} baseline run beside each variant on the same batches; "
+               f"load average at start {load}; memory: {records[0]['memory']['method'] if records else '-'} of each load")
+    table = new_table(f"{document['artifacts']} — {document['model']} on {document['device']}, {host['threads']} threads",
+                   BENCH_COLUMNS, right=BENCH_COLUMNS[1:-1], no_wrap=("variant",), caption=caption, caption_justify="left")
+    for size in sorted({r["batch_size"] for r in records}):
+        group = [r for r in records if r["batch_size"] == size]
+        p50 = [r["baseline"]["latency"] for r in group]
+        table.add_row(
+            f"{baseline['name']} ({baseline['attn_implementation']})", str(size),
+            f"{statistics.median(x['p50_ms'] for x in p50):.2f}", f"{statistics.median(x['p90_ms'] for x in p50):.2f}",
+            f"{statistics.median(x['p99_ms'] for x in p50):.2f}",
+            f"{statistics.median(r['baseline']['throughput'] for r in group):.1f}", "1.00", "1.00",
+            f"{baseline['first_call']['load_s']:.2f}", f"{baseline['first_call']['first_predict_s'] * 1e3:.1f}",
+            f"{baseline['memory']['mib']:.0f}", "", "reference", style="dim",
+        )
+        for r in group:
+            latency, first = r["latency"], r["first_call"]
+            table.add_row(
+                r["variant"], str(size), f"{latency['p50_ms']:.2f}", f"{latency['p90_ms']:.2f}",
+                f"{latency['p99_ms']:.2f}", f"{r['throughput']:.1f}", f"{r['speedup']['throughput']:.2f}",
+                f"{r['speedup']['p50']:.2f}", f"{first['load_s']:.2f}",
+                f"{first['first_predict_s'] * 1e3:.1f}", f"{r['memory']['mib']:.0f}", f"{r['bytes'] / 1e6:.1f}",
+                _bench_parity(r["parity"]),
+            )
+        table.add_section()
+    return table

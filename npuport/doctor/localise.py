@@ -1,0 +1,256 @@
+"""`diagnose`: run a variant and the fp32 eager CPU reference on the same token rows with every probe point exposed
+(ONNX: the probe tensors added as graph outputs; the reference: forward hooks) and measure, per layer, how far the
+variant is from the reference and how the error grows with depth.
+
+Both sides see exactly the same rows — a static variant's rows padded to its bucket, the reference run on the same
+padded rows — and only real tokens (attention mask 1) are compared. For a TorchScript variant the traced program has no
+hooks: its layer outputs come from the source model rebuilt in the variant's precision on the device (the program
+the trace recorded) and only its logits from the artifact itself; the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from npuport.core.buckets import BucketPolicy, pad_to_bucket
+from npuport.core.decisions import to_probabilities
+from npuport.core.devices import Device
+from npuport.core.errors import InputError, ModelLoadError
+from npuport.core.files import write_text_atomic
+from npuport.core.golden import GoldenInputs
+from npuport.core.manifest import Bucket, Manifest
+from npuport.core.progress import Progress, reporter, step, total
+from npuport.core.records import REPORTS_DIR, device_slug
+from npuport.doctor.probes import LOGITS, Probe, probes
+from npuport.doctor.sides import Hooked, OnnxSide, TorchSide, variant_side
+from npuport.model.tokenizer import TextEncoder, golden_inputs, saved_tokenizer
+from npuport.validate.profiles import DEFAULT_PROFILES, Profile
+from npuport.validate.validator import golden_reference
+
+BATCH = 16
+Feed = dict[str, np.ndarray]
+
+
+@dataclass
+class _Tally:
+    """Running error figures of one probe over the batches."""
+
+    cosine_min: float = 1.0
+    cosine_sum: float = 0.0
+    vectors: int = 0
+    max_abs: float = 0.0
+    scale: float = 0.0  # the reference's largest magnitude, for the relative error
+
+    def add(self, want: np.ndarray, got: np.ndarray) -> None:
+        want, got = want.astype(np.float64), got.astype(np.float64)
+        if not np.isfinite(got).all():
+            self.cosine_min, self.max_abs = float("nan"), float("inf")
+            return
+        dot = (want * got).sum(axis=1)
+        norms = np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1)
+        cosine = np.where(norms > 0, dot / np.maximum(norms, 1e-30), 1.0)
+        self.cosine_min = min(self.cosine_min, float(cosine.min()))
+        self.cosine_sum += float(cosine.sum())
+        self.vectors += len(cosine)
+        self.max_abs = max(self.max_abs, float(np.abs(want - got).max()))
+        self.scale = max(self.scale, float(np.abs(want).max()))
+
+
+@dataclass(frozen=True)
+class LayerError:
+    probe: Probe
+    tensor: str  # where the variant's side was read: an ONNX tensor, or the hooked module
+    cosine_min: float  # the worst token (hidden states) or text (pooler, logits)
+    cosine_mean: float
+    max_abs_error: float
+    max_rel_error: float  # max |Δ| over the reference's largest magnitude at that point
+    growth: float | None  # max_rel_error over the previous point's
+    past_budget: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"module": self.probe.module, "point": self.probe.label, "role": self.probe.role, "layer": self.probe.layer,
+                "tensor": self.tensor, "cosine_min": self.cosine_min, "cosine_mean": self.cosine_mean,
+                "max_abs_error": self.max_abs_error, "max_rel_error": self.max_rel_error, "growth": self.growth,
+                "past_budget": self.past_budget}
+
+
+@dataclass
+class Diagnosis:
+    artifacts: Path
+    variant: str
+    device: str
+    engine: str
+    inputs: str  # which texts, how many rows
+    budget: float | None  # the profile's min cosine, applied at every point
+    layers: list[LayerError]
+    suspects: list[tuple[str, str]]  # (op type, node) computing the first block past the budget
+    notes: list[str] = field(default_factory=list)
+    json_path: Path | None = None
+    plot_path: Path | None = None
+
+    @property
+    def first_past_budget(self) -> LayerError | None:
+        return next((layer for layer in self.layers if layer.past_budget), None)
+
+    @property
+    def largest_growth(self) -> LayerError | None:
+        """The point whose relative error grows most over the one before, up to the first past the budget: where the
+        error enters when no layer is past the budget before the output."""
+        first = self.first_past_budget
+        upto = self.layers[: self.layers.index(first) + 1] if first else self.layers
+        grown = [layer for layer in upto if layer.growth is not None and layer.probe.module != LOGITS]
+        return max(grown, key=lambda layer: layer.growth or 0.0, default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.first_past_budget
+        return {"artifacts": str(self.artifacts), "variant": self.variant, "device": self.device, "engine": self.engine,
+                "inputs": self.inputs, "budget_min_cosine": self.budget,
+                "first_past_budget": first.probe.label if first else None,
+                "largest_growth": self.largest_growth.probe.label if self.largest_growth else None,
+                "layers": [layer.as_dict() for layer in self.layers],
+                "suspects": [{"op": op, "node": node} for op, node in self.suspects], "notes": self.notes,
+                "plot": str(self.plot_path) if self.plot_path else None}
+
+
+class Examiner:
+    """The reference side of an examination, set up once and reused for every candidate (tune examines many): the
+    source model hooked at its probe points, the token rows, the budget."""
+
+    def __init__(self, root: Path, manifest: Manifest, texts: list[str] | None, profile: Profile) -> None:
+        from npuport.model.source import load_source
+
+        source_dir = Path(manifest.source.path)
+        if not source_dir.is_dir():
+            raise ModelLoadError(f"doctor needs the source model to expose its layers, but {source_dir} is not here")
+        self.manifest, self.budget = manifest, profile.min_cosine
+        self.golden, self.origin = _inputs(root, manifest, texts)
+        self.pad_token_id = _pad_id(self.golden)
+        source = load_source(source_dir).model
+        self.points = probes(source)
+        self.reference = Hooked(source, self.points, manifest.source.input_names)
+
+    def examine(self, side: OnnxSide | TorchSide, buckets: list[Bucket]) -> list[LayerError]:
+        """Every probe point of `side` against the reference, on the same rows (padded to `buckets` if any)."""
+        tallies = {p.module: _Tally() for p in self.points if p.module in side.tensors}
+        for feed, rows in _batches(self.golden, buckets):
+            want, got = self.reference.run(feed), side.run(feed)
+            mask = feed["attention_mask"][:rows].astype(bool)
+            for module, tally in tallies.items():
+                tally.add(*(self._values(module, outputs[module][:rows], mask) for outputs in (want, got)))
+        return _layers(self.points, tallies, side.tensors, self.budget)
+
+    def _values(self, module: str, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """What is compared at a point: real tokens' hidden states, or at the output the probabilities the gate judges."""
+        if module == LOGITS:
+            return to_probabilities(values, self.manifest.source.activation)
+        return _vectors(values, mask)
+
+    def onnx_file(self, path: Path, device: Device = Device("cpu"), threads: int | None = None) -> OnnxSide:
+        """A dynamic-shape ONNX file (a tune candidate) with its probe points exposed."""
+        return OnnxSide({None: path}, device, self.points, threads)
+
+
+def diagnose(
+    path: str | Path,
+    variant: str,
+    device: str | Device = "cpu",
+    texts: list[str] | None = None,
+    profiles: dict[str, Profile] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> Diagnosis:
+    """Localise where `variant` departs from the fp32 eager reference; writes reports/doctor-<variant>-<device>.json
+    (and .png when matplotlib is installed)."""
+    notify = reporter(progress)
+    root, target = Path(path), Device.parse(device)
+    manifest = Manifest.load(root)
+    chosen = manifest.variant(variant)
+    manifest.verify_files(root, [chosen])
+    notify(total(3))
+    with step(notify, "reference (fp32 eager, cpu)"):
+        examiner = Examiner(root, manifest, texts, (profiles or DEFAULT_PROFILES)[chosen.precision])
+    with step(notify, f"{chosen.id} on {target}"):
+        side = variant_side(root, manifest, chosen, target, examiner.points, threads)
+    with step(notify, "comparing layer by layer"):
+        layers = examiner.examine(side, chosen.buckets if chosen.shape == "static" else [])
+    diagnosis = Diagnosis(root, chosen.id, str(target), side.engine, examiner.origin, examiner.budget, layers, [], side.notes)
+    culprit = diagnosis.first_past_budget
+    if culprit is None or culprit.probe.module == LOGITS:  # past budget only at the output: where the error grew most
+        culprit = diagnosis.largest_growth if culprit else None
+    diagnosis.suspects = side.suspects(culprit.probe) if culprit else []
+    return _write(diagnosis, root)
+
+
+def _inputs(root: Path, manifest: Manifest, texts: list[str] | None) -> tuple[GoldenInputs, str]:
+    if not texts:
+        golden = golden_reference(root, manifest).golden
+        return golden, f"{len(golden.ids)} golden texts recorded by convert"
+    encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, manifest.golden.seq_len)
+    return golden_inputs(encoder, [f"text-{i + 1}" for i in range(len(texts))], texts), f"{len(texts)} texts from the user"
+
+
+def _batches(golden: GoldenInputs, buckets: list[Bucket]) -> list[tuple[Feed, int]]:
+    """(feed as the variant runs it, real rows in it): length-sorted batches; padded to a bucket when there are any."""
+    policy = BucketPolicy(buckets or None)
+    pad = _pad_id(golden)
+    order = np.argsort(golden.lengths, kind="stable")
+    batches = []
+    for start in range(0, len(order), BATCH):
+        rows = order[start : start + BATCH]
+        feed = golden.rows(rows)
+        for chunk in policy.plan(len(rows), feed["input_ids"].shape[1]):
+            part = {name: array[chunk.start : chunk.stop] for name, array in feed.items()}
+            count = chunk.stop - chunk.start
+            batches.append((pad_to_bucket(part, chunk.bucket, pad) if chunk.bucket else part, count))
+    return batches
+
+
+def _pad_id(golden: GoldenInputs) -> int:
+    """The padding token id, read off a golden row that has padding (0 when none has)."""
+    ids, mask = golden.feeds["input_ids"], golden.feeds["attention_mask"]
+    padded = np.argwhere(mask == 0)
+    return int(ids[tuple(padded[0])]) if len(padded) else 0
+
+
+def _vectors(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Hidden states of real tokens as rows [tokens, hidden]; pooler outputs and logits stay [texts, width]."""
+    if values.ndim == 3:
+        return values[:, : mask.shape[1]][mask[:, : values.shape[1]]]
+    return values
+
+
+def _layers(points: list[Probe], tallies: dict[str, _Tally], tensors: dict[str, str], budget: float | None) -> list[LayerError]:
+    layers: list[LayerError] = []
+    previous: float | None = None
+    for probe in points:
+        tally = tallies.get(probe.module)
+        if tally is None or tally.vectors == 0:
+            continue
+        relative = tally.max_abs / tally.scale if tally.scale > 0 else float("inf")
+        growth = relative / previous if previous else None
+        past = budget is not None and not tally.cosine_min >= budget
+        layers.append(LayerError(probe, tensors[probe.module], tally.cosine_min, tally.cosine_sum / tally.vectors,
+                                 tally.max_abs, relative, growth, past))
+        previous = relative
+    return layers
+
+
+def _write(diagnosis: Diagnosis, root: Path) -> Diagnosis:
+    """reports/doctor-<variant>-<device>.json, and the PNG of error across depth when matplotlib is there."""
+    if not diagnosis.layers:
+        raise InputError(f"doctor found no probe point of {diagnosis.variant} in its files")
+    stem = root / REPORTS_DIR / f"doctor-{diagnosis.variant}-{device_slug(diagnosis.device)}"
+    try:
+        from npuport.doctor.plot import plot_depth
+
+        diagnosis.plot_path = plot_depth(diagnosis, stem.with_suffix(".png"))
+    except ImportError:
+        diagnosis.notes.append("no PNG: matplotlib is not installed (pip install 'npuport[report]')")
+    diagnosis.json_path = stem.with_suffix(".json")
+    write_text_atomic(diagnosis.json_path, json.dumps(diagnosis.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    return diagnosis

@@ -1,0 +1,57 @@
+"""Candidate files: the fp32 ONNX with every weighted op in the target precision except the nodes kept in fp32.
+
+int8 is ONNX Runtime's static quantization in QDQ form (QuantizeLinear/DequantizeLinear pairs around MatMul, Gemm
+and the embedding Gather): activation ranges calibrated on texts, weights per channel, in the same portable scheme as
+convert's dynamic int8 (`convert.quantize.SCHEMES`: uint8 weights by default, so nothing saturates on AVX2). QDQ is
+also the form TensorRT, ORT's CUDA provider and Ascend's AMCT flow consume. fp16 is convert's fp16 conversion with
+the kept nodes blocked (they compute in fp32 between Casts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from npuport.convert.quantize import SCHEMES
+from npuport.core.files import atomic_path
+
+CALIBRATIONS = ("minmax", "entropy", "percentile")
+QUANTIZED_OPS = ["MatMul", "Gemm", "Gather"]
+
+
+def int8_qdq(base: Path, out: Path, feeds: Any, kept: list[str], calibration: str, weights: str) -> None:
+    """Static QDQ int8 of `base` into `out`; `feeds` replays the calibration batches (tune.calibration.Feeds)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def get_next(self) -> dict[str, Any] | None:
+            return feeds.get_next()
+
+    dtype, reduce_range, _ = SCHEMES[weights]
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[calibration]
+    feeds.rewind()
+    logging.getLogger("root").setLevel(logging.ERROR)
+    with atomic_path(out) as tmp, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_static(str(base), str(tmp), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=QUANTIZED_OPS,
+                        per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, nodes_to_exclude=kept,
+                        calibrate_method=method, extra_options={"CalibMovingAverage": False})
+
+
+def fp16_kept(base: Path, out: Path, kept: list[str]) -> None:
+    """fp16 of `base` into `out` with the `kept` nodes computing in fp32."""
+    import onnx
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    model = OnnxModel(onnx.load(str(base)))
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.convert_float_to_float16(keep_io_types=True, node_block_list=kept)
+    with atomic_path(out) as tmp:
+        onnx.save_model(model.model, str(tmp))

@@ -1,0 +1,301 @@
+"""`tune`: candidate after candidate until one passes the precision's profile on the golden texts.
+
+Candidates start from the fp32 model re-exported in standard ops. Step 0 puts every weighted op in the target
+precision; while the candidate fails, doctor examines it layer by layer and the nodes of the first block past the
+budget that are still in the precision (else of the block that adds the most error) are kept in fp32 for the next
+candidate. int8 runs that search for dynamic quantization and for calibrated static QDQ and keeps the smaller file. The first candidate that passes becomes the variant `onnx-<precision>-tuned`; its recipe
+(calibration, the nodes kept in fp32, every step's size, speed and parity) goes into the manifest, and for fp16 the
+kept nodes also go into an ATC `--keep_dtype` file, so an Ascend build keeps the same ops in fp32. The new variant is
+then validated like any other (`npuport validate`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from npuport.convert.check import TOLERANCE
+from npuport.convert.quantize import quantize_dynamic_int8
+from npuport.core.devices import Device
+from npuport.core.errors import InputError, ParityError
+from npuport.core.files import artifacts_lock, atomic_path, fresh_directory, write_text_atomic
+from npuport.core.manifest import ExportCheck, FileRecord, Manifest, Quantization, Tuning, TuningStep, Variant, VariantFile
+from npuport.core.progress import Progress, reporter, step, total
+from npuport.doctor.localise import Examiner, LayerError
+from npuport.doctor.probes import LOGITS
+from npuport.runtime.loader import runner_for
+from npuport.tune.calibration import Feeds, calibration_texts, fingerprint
+from npuport.tune.candidates import CALIBRATIONS, fp16_kept, int8_qdq
+from npuport.validate.profiles import DEFAULT_PROFILES, Profile
+from npuport.validate.validator import golden_reference, judge_file
+
+PRECISIONS = ("int8", "fp16")
+METHODS = ("auto", "dynamic", "static")  # int8: dynamic activation ranges, calibrated static QDQ, or both
+MAX_STEPS = 12
+KEEPABLE = {"int8": ("MatMul", "Gemm", "Gather"),
+            "fp16": ("MatMul", "Gemm", "Gather", "Attention", "MultiHeadAttention", "LayerNormalization", "SkipLayerNormalization",
+                     "Softmax", "Gelu", "BiasGelu", "FastGelu", "Erf", "Tanh", "Pow", "ReduceMean", "Sqrt", "Div",
+                     "EmbedLayerNormalization")}
+SPEED_ROUNDS = 3
+
+
+@dataclass
+class TuneResult:
+    artifacts: Path
+    precision: str
+    base: str
+    variant: str | None  # the tuned variant, None when no candidate passed
+    steps: list[TuningStep]
+    kept: list[str]
+    calibration: str | None
+    keep_list: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.variant is not None
+
+    def raise_if_failed(self) -> None:
+        if not self.passed:
+            last = self.steps[-1].failures if self.steps else []
+            raise ParityError(f"no {self.precision} candidate passed its profile after {len(self.steps)} step(s); "
+                              f"the last failed: {'; '.join(last)}")
+
+
+def tune(
+    path: str | Path,
+    precision: str,
+    texts: list[str] | None = None,
+    calibration: str = "minmax",
+    int8_weights: str = "uint8",
+    method: str = "auto",
+    profiles: dict[str, Profile] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    max_steps: int = MAX_STEPS,
+) -> TuneResult:
+    """Build `onnx-<precision>-tuned` in the artifacts at `path` (see module doc); `texts` calibrate static int8; at
+    most `max_steps` candidates per method."""
+    if precision not in PRECISIONS:
+        raise InputError(f"tune builds {' or '.join(PRECISIONS)}, not {precision!r} (bf16 is TorchScript-only; see README)")
+    if method not in METHODS:
+        raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if calibration not in CALIBRATIONS:
+        raise InputError(f"--calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
+    root = Path(path)
+    with artifacts_lock(root):  # tune writes a variant into the artifacts: one writer at a time (convert holds it too)
+        tuner = _Tuner(root, precision, (profiles or DEFAULT_PROFILES)[precision], threads, reporter(progress), max_steps)
+        return tuner.run(texts, calibration, int8_weights, method)
+
+
+class _Tuner:
+    """One tuning run: the artifacts, the reference side set up once, the candidates built in a scratch folder."""
+
+    def __init__(self, root: Path, precision: str, profile: Profile, threads: int | None, notify: Progress,
+                 max_steps: int) -> None:
+        self.root, self.precision, self.profile, self.threads, self.notify = root, precision, profile, threads, notify
+        self.max_steps = max_steps
+        self.manifest = Manifest.load(root)
+        self.base = _base(self.manifest)
+        self.manifest.verify_files(root, [self.base])
+        notify(total(max_steps * (2 if precision == "int8" else 1) + 2))
+        with step(notify, "reference and inputs"):
+            self.examiner = Examiner(root, self.manifest, None, profile)
+            self.reference = golden_reference(root, self.manifest).logits
+
+    def run(self, texts: list[str] | None, calibration: str, int8_weights: str, method: str) -> TuneResult:
+        methods = {"int8": {"auto": ["dynamic", "static-qdq"], "dynamic": ["dynamic"], "static": ["static-qdq"]}[method],
+                   "fp16": ["fp16-keep-fp32"]}[self.precision]
+        chosen: list[str] = []
+        source, feeds = None, None
+        if "static-qdq" in methods:
+            chosen, source = calibration_texts(self.manifest.source.labels, texts)
+            feeds = Feeds(self.root, self.manifest, chosen)
+        scratch = fresh_directory(self.root / ".tune")
+        try:
+            with step(self.notify, "fp32 export in standard ops"):
+                base = _export_unfused(self.manifest, self.base, self.examiner, scratch / "base.onnx")
+            builders: dict[str, Callable[[Path, list[str]], None]] = {
+                "dynamic": lambda out, kept: quantize_dynamic_int8(base, out, kept, int8_weights),
+                "static-qdq": lambda out, kept: int8_qdq(base, out, feeds, kept, calibration, int8_weights),
+                "fp16-keep-fp32": lambda out, kept: fp16_kept(base, out, kept),
+            }
+            searches = {name: self._search(name, builders[name], scratch) for name in methods}
+            result = TuneResult(self.root, self.precision, self.base.id, None,
+                                [s for name in methods for s in searches[name][0]], [],
+                                f"{calibration}, {source}" if source else None)
+            passing = [(name, found) for name, found in searches.items() if found[2] is not None]
+            if passing:  # the fewest bytes wins, then the faster
+                name, (tried, kept, candidate) = min(
+                    passing, key=lambda item: (item[1][0][-1].bytes, -item[1][0][-1].speed_vs_fp32))
+                static = name == "static-qdq"
+                recipe = Tuning(base=f"{self.base.id} (re-exported in standard ops)", method=name,  # type: ignore[arg-type]
+                                calibration=calibration if static else None, calibration_texts=source if static else None,
+                                calibration_sha256=fingerprint(chosen) if static else None, kept_fp32=kept,
+                                steps=result.steps)
+                assert candidate is not None
+                result.kept = kept
+                result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], int8_weights)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return result
+
+    def _search(self, method: str, build: Callable[[Path, list[str]], None],
+                scratch: Path) -> tuple[list[TuningStep], list[str], Path | None]:
+        """Candidates of one method until one passes: (steps, nodes kept in fp32, the passing file or None)."""
+        source, examiner = self.manifest.source, self.examiner
+        steps: list[TuningStep] = []
+        kept: list[str] = []
+        added = f"nothing (every weighted op in {self.precision})"
+        for number in range(self.max_steps):
+            candidate = scratch / f"{method}-{number}.onnx"
+            with step(self.notify, f"{method} candidate {number}: {len(kept)} nodes kept in fp32"):
+                build(candidate, kept)
+                runner = runner_for(candidate, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads)
+                comparison, failures = judge_file(runner, examiner.golden, self.reference, self.profile,
+                                                  source.activation, source.threshold, examiner.pad_token_id)
+                speed = _speed_ratio(self.base, self.root / self.base.files[0].path, candidate, examiner, self.threads)
+            steps.append(TuningStep(method=method, kept=len(kept), added=added, bytes=candidate.stat().st_size,
+                                    speed_vs_fp32=speed, passed=not failures, failures=failures,
+                                    cosine_min=comparison.cosine_min, max_abs_error=comparison.max_abs_error,
+                                    top1_agreement=comparison.top1_agreement_untied, real_flips=comparison.real_flips))
+            if not failures:
+                return steps, kept, candidate
+            side = examiner.onnx_file(candidate, threads=self.threads)
+            block = _next_block(examiner.examine(side, []), side, self.precision, kept)
+            if block is None or len(block[1]) >= _weighted_nodes(side, self.precision):
+                break  # nothing left to keep, or keeping it would leave the whole model in fp32: no such variant
+            label, nodes = block
+            kept += nodes
+            added = f"{label}: {len(nodes)} nodes"
+        return steps, kept, None
+
+    def _publish(self, candidate: Path, recipe: Tuning, last: TuningStep, int8_weights: str) -> tuple[str, Path | None]:
+        """The passing candidate as variant onnx-<precision>-tuned (file first, manifest last), with its keep-list."""
+        from npuport.convert.quantize import SCHEMES
+
+        root, precision = self.root, self.precision
+        variant_id = f"onnx-{precision}-tuned"
+        target = root / "onnx" / f"{precision}-tuned.onnx"
+        with atomic_path(target) as tmp:
+            shutil.copyfile(candidate, tmp)
+        keep_list = None
+        if precision == "fp16":
+            keep_list = root / "tune" / f"{variant_id}.keep_dtype.cfg"
+            write_text_atomic(keep_list, "".join(f"{name}\n" for name in recipe.kept_fp32))
+            recipe = recipe.model_copy(update={"keep_list": FileRecord.of(root, keep_list)})
+        quantization = None
+        if precision == "int8":
+            dtype, reduce_range, why = SCHEMES[int8_weights]
+            quantization = Quantization(
+                method="static-qdq" if recipe.method == "static-qdq" else "dynamic", weights=dtype,  # type: ignore[arg-type]
+                activations="uint8", granularity="per-channel", reduce_range=reduce_range,
+                kept_fp32=f"{len(recipe.kept_fp32)} nodes chosen by npuport tune", fp32_nodes=recipe.kept_fp32,
+                why=f"{why}; {recipe.method}, the nodes doctor found most sensitive kept in fp32")
+        manifest = Manifest.load(root)  # re-read: nothing another command recorded is lost
+        variant = self.base.model_copy(update={
+            "id": variant_id, "precision": precision,
+            "files": [VariantFile(**FileRecord.of(root, target).model_dump())],
+            "transforms": [f"npuport-tune:{recipe.method}", f"kept-fp32:{len(recipe.kept_fp32)}"],
+            "quantization": quantization, "tuning": recipe,
+            "export_check": ExportCheck(texts=manifest.golden.texts, max_abs_prob_error=last.max_abs_error,
+                                        tolerance=TOLERANCE[precision], top1_agreement=last.top1_agreement),
+        })
+        variants = [v for v in manifest.variants if v.id != variant_id] + [variant]
+        validations = [v for v in manifest.validations if v.variant != variant_id]
+        manifest.model_copy(update={"variants": variants, "validations": validations}).save(root)
+        return variant_id, keep_list
+
+
+def _export_unfused(manifest: Manifest, base: Variant, examiner: Examiner, path: Path) -> Path:
+    """The fp32 model exported again with dynamic shapes and without ORT's fusions: quantization and fp16 blocking
+    then reach every MatMul (fused Attention and EmbedLayerNormalization hide the QKV and embedding weights), and its
+    node names are those of the static ONNX that ATC compiles, so a keep-list names the same ops there."""
+    from npuport.convert.onnx import export_onnx
+    from npuport.model.adapter import LogitsOnly
+    from npuport.model.source import load_source
+
+    golden = examiner.golden
+    order = np.argsort(golden.lengths, kind="stable")
+    model = load_source(Path(manifest.source.path)).model
+    export_onnx(LogitsOnly(model, manifest.source.input_names), golden.rows([order[len(order) // 2], order[-1]]), path,
+                base.opset or 17, dynamic=True)
+    return path
+
+
+def _base(manifest: Manifest) -> Variant:
+    for variant in manifest.variants:
+        if (variant.format, variant.precision, variant.shape) == ("onnx", "fp32", "dynamic"):
+            return variant
+    raise InputError("tune starts from onnx-fp32-dynamic, which these artifacts lack: "
+                     "convert with --formats onnx --precisions fp32 --shapes dynamic")
+
+
+def _next_block(layers: list[LayerError], side: object, precision: str, kept: list[str]) -> tuple[str, list[str]] | None:
+    """The block to keep in fp32 next: the first past the budget with nodes still in `precision`, else the one that
+    adds the most relative error to what it receives; None when no block has anything left to keep."""
+    lowered = _lowered(side.graph, precision)  # type: ignore[attr-defined]
+
+    def fresh(layer: LayerError) -> list[str]:
+        names = (_base_name(name) for op, name in side.suspects(layer.probe))  # type: ignore[attr-defined]
+        return list(dict.fromkeys(name for name in names if name in lowered and name not in kept))
+
+    added = {layer.probe.module: layer.max_rel_error - (before.max_rel_error if before else 0.0)
+             for before, layer in zip([None, *layers[:-1]], layers)}
+    candidates = [layer for layer in layers if layer.past_budget and fresh(layer) and layer.probe.module != LOGITS]
+    if not candidates:
+        candidates = sorted((layer for layer in layers if fresh(layer)), key=lambda layer: -added[layer.probe.module])
+    return (candidates[0].probe.label, fresh(candidates[0])) if candidates else None
+
+
+INTEGER_OPS = ("MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul", "QGemm", "QAttention", "QEmbedLayerNormalization")
+QUANT_SUFFIX = "_quant"  # ONNX Runtime's dynamic quantizer names a quantized node after the one it replaces
+
+
+def _base_name(name: str) -> str:
+    return name.removesuffix(QUANT_SUFFIX)
+
+
+def _lowered(graph: object, precision: str) -> set[str]:
+    """Names (as in the fp32 graph) of the nodes that compute in `precision` in this candidate: for int8 the quantized
+    ones (an integer kernel, or a weighted op fed by DequantizeLinear / integer weights), for fp16 every weighted or
+    normalising op that is there."""
+    nodes = graph.node  # type: ignore[attr-defined]
+    if precision != "int8":
+        return {node.name for node in nodes if node.op_type in KEEPABLE[precision]}
+    producers = {output: node.op_type for node in nodes for output in node.output}
+    integer = {init.name for init in graph.initializer if init.data_type in (2, 3)}  # type: ignore[attr-defined]  # uint8, int8
+    return {_base_name(node.name) for node in nodes
+            if node.op_type in INTEGER_OPS or (node.op_type in KEEPABLE["int8"] and any(
+                producers.get(i) == "DequantizeLinear" or i in integer for i in node.input))}
+
+
+def _weighted_nodes(side: object, precision: str) -> int:
+    """How many nodes of the candidate still compute in `precision`: tune stops before it would keep them all."""
+    return len(_lowered(side.graph, precision))  # type: ignore[attr-defined]
+
+
+def _speed_ratio(base: Variant, base_path: Path, candidate: Path, examiner: Examiner, threads: int | None) -> float:
+    """fp32 time over the candidate's on the golden texts (length-sorted batches of 16), alternating, same run."""
+    golden = examiner.golden
+    order = np.argsort(golden.lengths, kind="stable")
+    feeds = [golden.rows(order[s : s + 16]) for s in range(0, len(order), 16)]
+    runners = [runner_for(p, "onnx", base.inputs, base.outputs, Device("cpu"), threads) for p in (base_path, candidate)]
+    seconds = [0.0, 0.0]
+    for runner in runners:
+        runner.activate()
+        runner.infer(feeds[-1])  # warm-up: the first call allocates
+    for _ in range(SPEED_ROUNDS):
+        for index, runner in enumerate(runners):
+            started = time.perf_counter()
+            for feed in feeds:
+                runner.infer(feed)
+            seconds[index] += time.perf_counter() - started
+    for runner in runners:
+        runner.deactivate()
+    return seconds[0] / seconds[1]
