@@ -47,6 +47,10 @@ class InputError(NpuportError):
     exit_code = 7
 
 
+class OutputBusyError(InputError):
+    """Another npuport run is writing the same output (a second run is refused, not queued)."""
+
+
 class ParityError(NpuportError):
     """A variant failed its validation profile, or lacks the passing validation an action requires."""
 

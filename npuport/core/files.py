@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from npuport.core.errors import InputError, NpuportError
+from npuport.core.errors import NpuportError, OutputBusyError
 
 # A write that fails for lack of room: one line naming the file, whatever the writer (see atomic_path).
 _NO_ROOM = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EFBIG: "file size limit reached"}
@@ -160,10 +160,6 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 ARTIFACTS_LOCK = ".npuport.lock"  # inside an artifacts directory, which is written in place and never replaced
-
-
-class OutputBusyError(InputError):
-    """Another npuport run is writing the same output."""
 
 
 def artifacts_lock(root: Path) -> contextlib.AbstractContextManager[int]:

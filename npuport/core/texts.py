@@ -8,7 +8,7 @@ belong to the text, and `json.dumps(ensure_ascii=False)` writes them raw inside 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from npuport.core.errors import InputError
@@ -28,7 +28,7 @@ def check_texts(texts: Sequence[str]) -> list[str]:
             raise InputError(f"text {index} is {type(text).__name__}, not a string")
         if not text.strip():
             raise InputError(f"text {index} is empty")
-        _check_encodable(f"text {index}", text)
+        check_encodable(f"text {index}", text)
     return texts
 
 
@@ -40,7 +40,7 @@ def split_lines(content: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _check_encodable(what: str, text: str) -> None:
+def check_encodable(what: str, text: str) -> None:
     """A lone surrogate (half of a UTF-16 pair, which JSON's \\uXXXX escapes can spell) is no character: tokenizers
     raise on it. Refused with where it is."""
     try:
@@ -86,23 +86,29 @@ def _lines(path: Path, content: str) -> list[str]:
     return lines
 
 
-def _jsonl(path: Path, content: str) -> list[str]:
-    """Blank lines are not records and are skipped; every record needs a non-blank "text" string."""
-    texts = []
+def json_records(content: str, where: Callable[[int], str]) -> Iterator[tuple[str, object]]:
+    """(where, parsed value) of each non-blank line of JSON Lines `content`; a line that is not JSON npuport can read
+    is one InputError at `where(line number)`. Blank lines are not records and are skipped."""
     for number, line in enumerate(split_lines(content), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield where(number), json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            raise InputError(f"{where(number)}: not valid JSON ({exc.msg})") from None
         except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
-            raise InputError(f"{path}:{number}: not a JSON record npuport can read (too large or nested too deeply)") from None
+            raise InputError(f"{where(number)}: not a JSON record npuport can read (too large or nested too deeply)") from None
+
+
+def _jsonl(path: Path, content: str) -> list[str]:
+    """Every record needs a non-blank "text" string."""
+    texts = []
+    for where, record in json_records(content, lambda number: f"{path}:{number}"):
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str):
-            raise InputError(f'{path}:{number}: expected an object with a "text" string')
+            raise InputError(f'{where}: expected an object with a "text" string')
         if not text.strip():
-            raise InputError(f'{path}:{number}: "text" is empty')
-        _check_encodable(f'{path}:{number}: "text"', text)
+            raise InputError(f'{where}: "text" is empty')
+        check_encodable(f'{where}: "text"', text)
         texts.append(text)
     return texts

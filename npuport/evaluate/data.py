@@ -11,7 +11,7 @@ import numpy as np
 
 from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
 from npuport.core.errors import InputError
-from npuport.core.texts import split_lines
+from npuport.core.texts import check_encodable, json_records
 
 BUNDLED = {"zh": ZH_LABELS, "en": GO_EMOTIONS}
 
@@ -65,25 +65,13 @@ def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
         content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"labelled data {path} is not UTF-8 (byte {exc.start})") from None
-    for number, line in enumerate(split_lines(content), start=1):
-        if not line.strip():
-            continue
-        where = f"{path} line {number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
-        except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
-            raise InputError(f"{where}: not a JSON record npuport can read (too large or nested too deeply)") from None
+    for where, row in json_records(content, lambda number: f"{path} line {number}"):
         if not isinstance(row, dict):
             raise InputError(f'{where}: expected an object with "text" and "labels"')
         text, names = row.get("text"), row.get("labels")
         if not isinstance(text, str) or not text.strip():
             raise InputError(f'{where}: "text" must be a non-empty string')
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InputError(f'{where}: "text" is not valid Unicode: a lone surrogate at character {exc.start}') from None
+        check_encodable(f'{where}: "text"', text)
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
