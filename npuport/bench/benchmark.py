@@ -26,7 +26,7 @@ from typing import Any
 
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.timing import latency_stats, speedup, throughput
-from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.core.corpus import language_of, load_corpus
 from npuport.core.devices import Device
 from npuport.core.errors import InputError
 from npuport.core.files import write_text_atomic
@@ -81,9 +81,9 @@ def parse_batch_sizes(text: str) -> tuple[int, ...]:
 
 def corpus_texts(labels: list[str]) -> tuple[list[str], str]:
     """The bundled corpus in the model's language (by its label set); both languages for other label sets."""
-    for lang, names in (("zh", ZH_LABELS), ("en", GO_EMOTIONS)):
-        if set(labels) == set(names):
-            return [e.text for e in load_corpus(lang)], f"bundled corpus ({lang})"
+    lang = language_of(labels)
+    if lang is not None:
+        return [e.text for e in load_corpus(lang)], f"bundled corpus ({lang})"
     return [e.text for lang in ("zh", "en") for e in load_corpus(lang)], "bundled corpus (zh+en)"
 
 

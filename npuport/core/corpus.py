@@ -29,6 +29,14 @@ class Example:
         return self.id.split("-")[0]
 
 
+LABELS = {"zh": ZH_LABELS, "en": GO_EMOTIONS}
+
+
+def language_of(labels: list[str]) -> str | None:
+    """The bundled corpus language whose label set is `labels` (the zoo's zh StructBERT, en GoEmotions), else None."""
+    return next((lang for lang, names in LABELS.items() if set(names) == set(labels)), None)
+
+
 @cache
 def load_corpus(lang: str) -> tuple[Example, ...]:
     """All bundled examples of one language ('zh' or 'en'), in file order."""

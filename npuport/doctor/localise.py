@@ -129,7 +129,7 @@ class Examiner:
             raise ModelLoadError(f"doctor needs the source model to expose its layers, but {source_dir} is not here")
         self.manifest, self.budget = manifest, profile.min_cosine
         self.golden, self.origin = _inputs(root, manifest, texts)
-        self.pad_token_id = _pad_id(self.golden)
+        self.pad_token_id = int(saved_tokenizer(root, manifest).pad_token_id or 0)  # as TextEncoder pads
         source = load_source(source_dir).model
         self.points = probes(source)
         self.reference = Hooked(source, self.points, manifest.source.input_names)
@@ -137,7 +137,7 @@ class Examiner:
     def examine(self, side: OnnxSide | TorchSide, buckets: list[Bucket]) -> list[LayerError]:
         """Every probe point of `side` against the reference, on the same rows (padded to `buckets` if any)."""
         tallies = {p.module: _Tally() for p in self.points if p.module in side.tensors}
-        for feed, rows in _batches(self.golden, buckets):
+        for feed, rows in _batches(self.golden, buckets, self.pad_token_id):
             want, got = self.reference.run(feed), side.run(feed)
             mask = feed["attention_mask"][:rows].astype(bool)
             for module, tally in tallies.items():
@@ -194,10 +194,9 @@ def _inputs(root: Path, manifest: Manifest, texts: list[str] | None) -> tuple[Go
     return golden_inputs(encoder, [f"text-{i + 1}" for i in range(len(texts))], texts), f"{len(texts)} texts from the user"
 
 
-def _batches(golden: GoldenInputs, buckets: list[Bucket]) -> list[tuple[Feed, int]]:
+def _batches(golden: GoldenInputs, buckets: list[Bucket], pad: int) -> list[tuple[Feed, int]]:
     """(feed as the variant runs it, real rows in it): length-sorted batches; padded to a bucket when there are any."""
     policy = BucketPolicy(buckets or None)
-    pad = _pad_id(golden)
     order = np.argsort(golden.lengths, kind="stable")
     batches = []
     for start in range(0, len(order), BATCH):
@@ -208,13 +207,6 @@ def _batches(golden: GoldenInputs, buckets: list[Bucket]) -> list[tuple[Feed, in
             count = chunk.stop - chunk.start
             batches.append((pad_to_bucket(part, chunk.bucket, pad) if chunk.bucket else part, count))
     return batches
-
-
-def _pad_id(golden: GoldenInputs) -> int:
-    """The padding token id, read off a golden row that has padding (0 when none has)."""
-    ids, mask = golden.feeds["input_ids"], golden.feeds["attention_mask"]
-    padded = np.argwhere(mask == 0)
-    return int(ids[tuple(padded[0])]) if len(padded) else 0
 
 
 def _vectors(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

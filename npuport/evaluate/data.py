@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.core.corpus import language_of, load_corpus
 from npuport.core.errors import InputError
 from npuport.core.texts import check_encodable, json_records
-
-BUNDLED = {"zh": ZH_LABELS, "en": GO_EMOTIONS}
 
 
 @dataclass(frozen=True)
@@ -42,11 +40,11 @@ def _matrix(label_sets: list[list[str]], labels: list[str]) -> np.ndarray:
 
 def bundled_for(labels: list[str]) -> LabelledData:
     """The bundled corpus whose label set is the model's (the zoo's zh StructBERT and en GoEmotions models)."""
-    for lang, names in BUNDLED.items():
-        if set(names) == set(labels):
-            examples = load_corpus(lang)
-            texts, sets = [e.text for e in examples], [list(e.labels) for e in examples]
-            return LabelledData(f"bundled corpus ({lang})", _fingerprint(texts, sets), texts, _matrix(sets, labels))
+    lang = language_of(labels)
+    if lang is not None:
+        examples = load_corpus(lang)
+        texts, sets = [e.text for e in examples], [list(e.labels) for e in examples]
+        return LabelledData(f"bundled corpus ({lang})", _fingerprint(texts, sets), texts, _matrix(sets, labels))
     raise InputError(
         f"no bundled corpus has this model's labels ({', '.join(labels[:5])}{'…' if len(labels) > 5 else ''}); "
         'pass --data FILE.jsonl with one {"text": …, "labels": […]} object per line'

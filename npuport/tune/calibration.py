@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, golden_selection, load_corpus
+from npuport.core.corpus import golden_selection, language_of, load_corpus
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
@@ -23,7 +23,8 @@ def calibration_texts(labels: list[str], texts: list[str] | None) -> tuple[list[
     """(texts, where they come from): the user's, else the bundled corpus for these labels minus the golden texts."""
     if texts:
         return texts[:MAX_TEXTS], f"{min(len(texts), MAX_TEXTS)} texts from the user"
-    langs = [lang for lang, names in (("zh", ZH_LABELS), ("en", GO_EMOTIONS)) if set(names) == set(labels)] or ["zh", "en"]
+    lang = language_of(labels)
+    langs = [lang] if lang else ["zh", "en"]
     golden = {e.id for e in golden_selection()}
     pool = [e.text for lang in langs for e in load_corpus(lang) if e.id not in golden]
     if not pool:

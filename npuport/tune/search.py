@@ -29,6 +29,7 @@ from npuport.core.progress import Progress, reporter, step, total
 from npuport.doctor.localise import Examiner, LayerError
 from npuport.doctor.probes import LOGITS
 from npuport.runtime.loader import runner_for
+from npuport.runtime.runner import Runner
 from npuport.tune.calibration import Feeds, calibration_texts, fingerprint
 from npuport.tune.candidates import CALIBRATIONS, fp16_kept, int8_qdq
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
@@ -100,6 +101,7 @@ class _Tuner:
                  max_steps: int) -> None:
         self.root, self.precision, self.profile, self.threads, self.notify = root, precision, profile, threads, notify
         self.max_steps = max_steps
+        self._fp32: Runner | None = None  # the shipped fp32 file, timed beside each candidate
         self.manifest = Manifest.load(root)
         self.base = _base(self.manifest)
         self.manifest.verify_files(root, [self.base])
@@ -143,6 +145,8 @@ class _Tuner:
                 result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], int8_weights)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if self._fp32 is not None:
+                self._fp32.deactivate()
         return result
 
     def _search(self, method: str, build: Callable[[Path, list[str]], None],
@@ -159,7 +163,7 @@ class _Tuner:
                 runner = runner_for(candidate, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads)
                 comparison, failures = judge_file(runner, examiner.golden, self.reference, self.profile,
                                                   source.activation, source.threshold, examiner.pad_token_id)
-                speed = _speed_ratio(self.base, self.root / self.base.files[0].path, candidate, examiner, self.threads)
+                speed = self._speed_ratio(candidate)
             steps.append(TuningStep(method=method, kept=len(kept), added=added, bytes=candidate.stat().st_size,
                                     speed_vs_fp32=speed, passed=not failures, failures=failures,
                                     cosine_min=comparison.cosine_min, max_abs_error=comparison.max_abs_error,
@@ -174,6 +178,29 @@ class _Tuner:
             kept += nodes
             added = f"{label}: {len(nodes)} nodes"
         return steps, kept, None
+
+    def _speed_ratio(self, candidate: Path) -> float:
+        """The shipped fp32 file's time over the candidate's on the golden texts (length-sorted batches of 16),
+        alternating, same run; the fp32 session is loaded once per tuning run."""
+        golden = self.examiner.golden
+        order = np.argsort(golden.lengths, kind="stable")
+        feeds = [golden.rows(order[s : s + 16]) for s in range(0, len(order), 16)]
+        if self._fp32 is None:
+            self._fp32 = runner_for(self.root / self.base.files[0].path, "onnx", self.base.inputs, self.base.outputs,
+                                    Device("cpu"), self.threads)
+            self._fp32.activate()
+            self._fp32.infer(feeds[-1])  # warm-up: the first call allocates
+        runner = runner_for(candidate, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads)
+        seconds = [0.0, 0.0]
+        with runner:
+            runner.infer(feeds[-1])
+            for _ in range(SPEED_ROUNDS):
+                for index, timed in enumerate((self._fp32, runner)):
+                    started = time.perf_counter()
+                    for feed in feeds:
+                        timed.infer(feed)
+                    seconds[index] += time.perf_counter() - started
+        return seconds[0] / seconds[1]
 
     def _publish(self, candidate: Path, recipe: Tuning, last: TuningStep, int8_weights: str) -> tuple[str, Path | None]:
         """The passing candidate as variant onnx-<precision>-tuned (file first, manifest last), with its keep-list."""
@@ -278,24 +305,3 @@ def _lowered(graph: object, precision: str) -> set[str]:
 def _weighted_nodes(side: object, precision: str) -> int:
     """How many nodes of the candidate still compute in `precision`: tune stops before it would keep them all."""
     return len(_lowered(side.graph, precision))  # type: ignore[attr-defined]
-
-
-def _speed_ratio(base: Variant, base_path: Path, candidate: Path, examiner: Examiner, threads: int | None) -> float:
-    """fp32 time over the candidate's on the golden texts (length-sorted batches of 16), alternating, same run."""
-    golden = examiner.golden
-    order = np.argsort(golden.lengths, kind="stable")
-    feeds = [golden.rows(order[s : s + 16]) for s in range(0, len(order), 16)]
-    runners = [runner_for(p, "onnx", base.inputs, base.outputs, Device("cpu"), threads) for p in (base_path, candidate)]
-    seconds = [0.0, 0.0]
-    for runner in runners:
-        runner.activate()
-        runner.infer(feeds[-1])  # warm-up: the first call allocates
-    for _ in range(SPEED_ROUNDS):
-        for index, runner in enumerate(runners):
-            started = time.perf_counter()
-            for feed in feeds:
-                runner.infer(feed)
-            seconds[index] += time.perf_counter() - started
-    for runner in runners:
-        runner.deactivate()
-    return seconds[0] / seconds[1]
