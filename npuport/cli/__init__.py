@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from npuport.cli import measure, model, parity, predict, ship, zoo
+from npuport.cli import buckets, measure, model, parity, predict, score, ship, zoo
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
@@ -16,11 +16,16 @@ zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for th
 for command in (model.inspect, model.convert, model.manifest, predict.predict, parity.validate, parity.doctor, parity.tune,
                 ship.package, parity.verify):
     app.command()(command)
+app.command("import")(model.import_onnx)
 app.command("eval")(measure.eval_command)
+app.command()(score.score)
 for command in (measure.report, predict.serve, measure.bench):
     app.command()(command)
 zoo_app.command("build")(zoo.build)
 zoo_app.command("list")(zoo.models)
 app.add_typer(zoo_app, name="zoo")
+buckets_app = typer.Typer(no_args_is_help=True, help="Shape buckets (gears) planned from your own texts.")
+buckets_app.command("plan")(buckets.plan)
+app.add_typer(buckets_app, name="buckets")
 
 __all__ = ["app"]

@@ -11,6 +11,7 @@ import typer
 
 from npuport.cli.render import err
 from npuport.core.errors import NpuportError
+from npuport.core.extras import needs_extra
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,7 +22,8 @@ def handle_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with needs_extra("this command"):  # the base install has no torch, transformers…: name the extra
+                return command(*args, **kwargs)
         except NpuportError as exc:
             err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None

@@ -9,7 +9,7 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import ArtifactsDir, JsonOpt, ModelDir, comma_list
+from npuport.cli.options import TEXTS_HELP, ArtifactsDir, DeployTargetOpt, JsonOpt, ModelDir, comma_list
 from npuport.cli.progress import ProgressBar
 
 
@@ -29,27 +29,54 @@ def convert(
     precisions: Annotated[str | None, typer.Option(help="Comma list of fp32, fp16, bf16, int8 (bf16: TorchScript only, "
                                                         "int8: ONNX only). Default: all four, each where its format builds it.")] = None,
     shapes: Annotated[str, typer.Option(help="Comma list of dynamic, static.")] = "dynamic,static",
-    buckets: Annotated[str, typer.Option(help="Static shape buckets, BATCHxSEQ comma list.")] = "1x64,1x128,16x128",
+    buckets: Annotated[str, typer.Option(help="Static shape buckets, BATCHxSEQ comma list, or auto: planned from "
+                                             "--texts (see `npuport buckets plan`).")] = "1x64,1x128,16x128",
+    texts: Annotated[Path | None, typer.Option("--texts", help="With --buckets auto: your traffic, whose token lengths "
+                                               "choose the buckets. " + TEXTS_HELP)] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
     fuse: Annotated[str, typer.Option(help="ONNX variants that get ORT transformer fusion: dynamic, all, none. "
                                            "Static ONNX stays standard ops by default for Ascend ATC / CANN.")] = "dynamic",
     int8_static: Annotated[bool, typer.Option("--int8-static", help="Also build static-shape int8 ONNX.")] = False,
     int8_weights: Annotated[str, typer.Option("--int8-weights", help="uint8 (most accurate) or int8-7bit (~2x faster on "
                                               "VNNI CPUs); both compute exactly on every x86 CPU.")] = "uint8",
+    target: DeployTargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a model directory to the TorchScript/ONNX × precision × shape matrix, each file checked."""
     from npuport.convert.pipeline import convert_model
-    from npuport.convert.plan import ConvertOptions
+    from npuport.convert.plan import ConvertOptions, for_target
     from npuport.core.buckets import parse_buckets
+    from npuport.core.errors import InputError
 
+    planned = buckets.strip().lower() == "auto"
+    if texts is not None and not planned:
+        raise InputError("--texts plans the buckets: use it with --buckets auto")
     options = ConvertOptions(formats=comma_list(formats),  # type: ignore[arg-type]
                              precisions=comma_list(precisions) if precisions is not None else None,  # type: ignore[arg-type]
                              shapes=comma_list(shapes),  # type: ignore[arg-type]
-                             buckets=tuple(parse_buckets(buckets)), opset=opset, fuse=fuse, int8_static=int8_static,
-                             int8_weights=int8_weights)
+                             buckets=() if planned else tuple(parse_buckets(buckets)), gear_texts=texts, opset=opset,
+                             fuse=fuse, int8_static=int8_static, int8_weights=int8_weights)
+    options = for_target(options, target) if target else options
     with ProgressBar("building", quiet=as_json) as progress:
         result = convert_model(model_dir, output, options, progress=progress)
+    render.converted(result, output, as_json)
+
+
+@handle_errors
+def import_onnx(
+    onnx: Annotated[Path, typer.Argument(metavar="ONNX_DIR_OR_FILE", help="An ONNX export: Optimum's output folder "
+                                         "(model.onnx beside config.json and the tokenizer) or an .onnx file.")],
+    source: Annotated[Path, typer.Option("--source", help="The model directory it was exported from: the tokenizer and "
+                                         "the fp32 reference the file is judged against.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Adopt an ONNX export made elsewhere into a manifest (specs and precision read from the graph, golden reference
+    from --source), so validate and package treat it like npuport's own."""
+    from npuport.convert.adopt import adopt_onnx
+
+    with ProgressBar("importing", quiet=as_json) as progress:
+        result = adopt_onnx(onnx, source, output, progress=progress)
     render.converted(result, output, as_json)
 
 

@@ -33,10 +33,23 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="Where the variants run
                                                          "replaced by the CPU.")]
 TargetDeviceOpt = Annotated[str, typer.Option("--device", help="The target device: only variants with a passing validation "
                                                                "there are packaged.")]
+DeployTargetOpt = Annotated[str | None, typer.Option("--target", help="cpu, ascend or cuda: only what that target runs best "
+                                                                      "(replaces the formats/precisions/shapes chosen).")]
 ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
                                                                      "benchmarked there).")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "
                                                                   "core; serve leaves one to HTTP).")]
+def _spin(value: bool) -> bool:
+    """Applied while the command line is parsed, before the command imports torch (whose wait policy is read then)."""
+    from npuport.runtime.backends import set_spinning
+
+    set_spinning(value)
+    return value
+
+
+SpinOpt = Annotated[bool, typer.Option("--spin", callback=_spin, help="Let idle ONNX Runtime and torch threads spin (busy-wait) "
+                                                                      "for work: a little faster on an idle machine, much "
+                                                                      "slower on a busy one (default: off; NPUPORT_SPIN=1).")]
 VariantOpt = Annotated[str | None, typer.Option("--variant", help="Variant id (default: chosen for the device; the output "
                                                                   "says which).")]
 VariantsOpt = Annotated[CommaList | None, typer.Option("--variants", parser=comma_list, metavar="IDS",

@@ -10,7 +10,7 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import ArtifactsDir, DeviceOpt, JsonOpt, PackagePath, TextsOpt, ThreadsOpt, VariantsOpt
+from npuport.cli.options import ArtifactsDir, DeviceOpt, JsonOpt, PackagePath, SpinOpt, TextsOpt, ThreadsOpt, VariantsOpt
 from npuport.cli.progress import ProgressBar
 
 
@@ -24,6 +24,7 @@ def validate(
     profile_file: Annotated[Path | None, typer.Option(help='JSON overrides, e.g. {"int8": {"min_top1": 0.99}}.')] = None,
     report: Annotated[Path | None, typer.Option(help="Directory for the JSON and Markdown reports (default: ARTIFACTS/reports).")] = None,
     threads: ThreadsOpt = None,
+    spin: SpinOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Prove parity: each variant on the device against the fp32 eager CPU reference, judged by its precision's profile.
@@ -42,7 +43,8 @@ def validate(
 
 
 @handle_errors
-def verify(package_path: PackagePath, device: DeviceOpt = "cpu", threads: ThreadsOpt = None, as_json: JsonOpt = False) -> None:
+def verify(package_path: PackagePath, device: DeviceOpt = "cpu", threads: ThreadsOpt = None, spin: SpinOpt = False,
+           as_json: JsonOpt = False) -> None:
     """On the target machine: check every hash, replay the golden inputs, compare with the stored reference."""
     from npuport.package.verify import verify_package
 
@@ -86,19 +88,22 @@ def tune(
     int8_weights: Annotated[str, typer.Option("--int8-weights", help="uint8 or int8-7bit, as for convert.")] = "uint8",
     method: Annotated[str, typer.Option(help="int8: dynamic, static (calibrated QDQ) or auto (both; the smallest "
                                               "passing file wins).")] = "auto",
+    smoothing: Annotated[str, typer.Option(help="int8: SmoothQuant before quantizing: auto (the α closest to fp32 on "
+                                                "the calibration texts), off, or an α in (0, 1).")] = "auto",
     profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate.")] = None,
     threads: ThreadsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the variant onnx-PRECISION-tuned that passes the decision gate: everything in PRECISION, then the blocks
-    doctor finds first past the budget kept in fp32, step by step. Static int8 calibrates on --texts (default: bundled
-    corpus texts that are not golden texts); fp16 also writes the kept ops as an ATC --keep_dtype file."""
+    doctor finds first past the budget kept in fp32, step by step. int8 calibrates (static ranges, SmoothQuant's α) on
+    --texts (default: bundled corpus texts that are not golden texts); fp16 also writes the kept ops as an ATC
+    --keep_dtype file."""
     from npuport.core.texts import read_texts
     from npuport.tune.search import tune as build
     from npuport.validate.profiles import resolve_profiles
 
     with ProgressBar("tuning", quiet=as_json) as progress:
         result = build(artifacts, precision, read_texts(texts) if texts else None, calibration, int8_weights, method,
-                       resolve_profiles(None, profile or []), threads, progress=progress)
+                       smoothing, resolve_profiles(None, profile or []), threads, progress=progress)
     render.tuned(result, as_json)
     result.raise_if_failed()

@@ -9,7 +9,17 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import BatchSizeOpt, DeviceOpt, JsonOpt, Loadable, TextsOrFileOpt, ThreadsOpt, ThresholdOpt, VariantOpt
+from npuport.cli.options import (
+    BatchSizeOpt,
+    DeviceOpt,
+    JsonOpt,
+    Loadable,
+    SpinOpt,
+    TextsOrFileOpt,
+    ThreadsOpt,
+    ThresholdOpt,
+    VariantOpt,
+)
 from npuport.cli.progress import ProgressBar
 
 
@@ -24,6 +34,7 @@ def predict(
     top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
     batch_size: BatchSizeOpt = 16,
     threads: ThreadsOpt = None,
+    spin: SpinOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Classify texts with a converted variant on cpu, cuda or npu: labels over threshold and every score.
@@ -55,11 +66,13 @@ def serve(
     max_texts: Annotated[int, typer.Option("--max-texts", help="Texts per request; beyond it 413.")] = 64,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Characters per text; beyond it 413.")] = 5000,
     threads: ThreadsOpt = None,
+    spin: SpinOpt = False,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds from SIGTERM to exit at most: requests "
                              "in flight are answered, those still unanswered after it are cancelled.")] = 30.0,
 ) -> None:
-    """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics. SIGTERM drains."""
+    """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics, and the Open
+    Inference Protocol v2 (/v2/models/NAME/infer; NAME: the served directory's name). SIGTERM drains."""
     from npuport.serve.config import Limits, ServeConfig, Timeouts
     from npuport.serve.server import serve as run_server
 

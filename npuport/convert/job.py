@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from npuport.convert.peers import PEER_CONFIG, write_peer_config
 from npuport.convert.plan import VariantPlan
 from npuport.core.buckets import pad_to_bucket
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference, save_reference
@@ -35,6 +36,9 @@ class Job:
     num_labels: int
     num_heads: int
     hidden_size: int
+    max_length: int  # the model's token limit: the sequence range of a torch.export program
+    fusion_type: str  # onnxruntime.transformers.optimizer model_type (model.architectures); "" when unfused
+    fp16_keep_fp32: str  # pattern of node names ONNX fp16 leaves in fp32 (model.architectures); "" for none
     threshold: float = 0.5
     int8_weights: str = "uint8"
     buckets: list[dict[str, int]] = field(default_factory=list)
@@ -82,6 +86,8 @@ class StepContext:
             self._model = load_source(Path(self.job.model_dir)).model
             self.facts = {"architecture": type(self._model).__name__,
                           "parameters": sum(p.numel() for p in self._model.parameters())}
+            if not (self.root / PEER_CONFIG).exists():  # the first step that loads the model writes it
+                write_peer_config(self._model, self.root)
         return self._model
 
     def reference(self) -> np.ndarray:
@@ -102,6 +108,10 @@ class StepContext:
         runner = runner_for(path, plan.format, specs_at(inputs, bucket), specs_at(outputs, bucket))
         result = check_export(runner, self.golden, self.reference(), bucket, plan.precision, self.job.activation, self.job.pad_token_id)
         return result.model_dump()
+
+    def _weights(self, plan: VariantPlan) -> str | None:
+        """The shared weights file of the variant's graphs, if its writer put them there (int8 keeps them inside)."""
+        return plan.weights_path if plan.weights_path and (self.root / plan.weights_path).is_file() else None
 
     def build(self, plan: VariantPlan, write: Writer, logits_dtype: str) -> dict[str, Any]:
         """Write and check every file of one variant; return its manifest fields (hashes are added later).
@@ -124,7 +134,7 @@ class StepContext:
         worst["top1_agreement"] = min(c["top1_agreement"] for c in checks)
         return {
             "id": plan.id, "format": plan.format, "precision": plan.precision, "shape": plan.shape,
-            "buckets": [b.model_dump() for b in plan.buckets], "files": files,
+            "buckets": [b.model_dump() for b in plan.buckets], "files": files, "weights": self._weights(plan),
             "opset": self.job.opset if plan.format == "onnx" else None,
             "inputs": [s.model_dump() for s in inputs], "outputs": [s.model_dump() for s in outputs],
             "transforms": transforms, "export_check": worst, "seconds": time.perf_counter() - started,

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import torch
 
+from npuport.convert.weights import save_onnx
 from npuport.core.errors import ConversionError
 from npuport.core.files import atomic_path
 from npuport.model.adapter import LogitsOnly
@@ -43,7 +44,7 @@ def export_onnx(wrapper: LogitsOnly, example: dict[str, np.ndarray], path: Path,
         )
 
 
-def fix_dims(src: Path, dst: Path, batch: int, seq: int) -> list[str]:
+def fix_dims(src: Path, dst: Path, batch: int, seq: int, weights: Path | None = None) -> list[str]:
     """A static-shape copy of a dynamic export: input/output dims fixed, static shapes inferred through
     the graph. Cheaper than re-exporting per bucket (tracing RoBERTa-base at 16x128 alone peaks near 4 GB);
     the remaining Shape arithmetic is folded by ATC / ONNX Runtime at load time.
@@ -56,17 +57,17 @@ def fix_dims(src: Path, dst: Path, batch: int, seq: int) -> list[str]:
     model = update_inputs_outputs_dims(model, inputs, outputs)
     del model.graph.value_info[:]  # symbolic intermediate shapes; re-inferred as static below
     model = onnx.shape_inference.infer_shapes(model)
-    with atomic_path(dst) as tmp:
-        onnx.save_model(model, str(tmp))
-    return ["fixed-dims-per-bucket", "onnx-shape-inference"]
+    return ["fixed-dims-per-bucket", "onnx-shape-inference"] + save_onnx(model, dst, weights)
 
 
 def op_counts(model: onnx.ModelProto) -> Counter[str]:
     return Counter(node.op_type for node in model.graph.node)
 
 
-def fuse_transformer(src: Path, dst: Path, num_heads: int, hidden_size: int) -> list[str]:
-    """ORT's transformer optimizer; returns the fused op counts as transform notes.
+def fuse_transformer(src: Path, dst: Path, num_heads: int, hidden_size: int, weights: Path | None = None, *,
+                     model_type: str) -> list[str]:
+    """ORT's transformer optimizer for `model_type` (an optimizer model type: the architecture spec's `fusion`);
+    returns the fused op counts as transform notes.
 
     Residual Add + LayerNormalization are kept as standard ops rather than fused into SkipLayerNormalization:
     ONNX Runtime's CPU SkipLayerNormalization kernel is 5-6x slower than Add+Add+LayerNormalization (measured
@@ -76,17 +77,15 @@ def fuse_transformer(src: Path, dst: Path, num_heads: int, hidden_size: int) -> 
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
-    options = FusionOptions("bert")
+    options = FusionOptions(model_type)
     options.enable_skip_layer_norm = False
     options.enable_bias_skip_layer_norm = False
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        optimized = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
+        optimized = optimize_model(str(src), model_type=model_type, num_heads=num_heads, hidden_size=hidden_size,
                                    optimization_options=options)
     counts = op_counts(optimized.model)
     fused = {op: counts[op] for op in FUSED_OPS if counts[op]}
     if not any(counts[op] for op in ("Attention", "MultiHeadAttention")):
         raise ConversionError(f"transformer fusion found no attention block to fuse in {src.name} (got {dict(fused)})")
-    with atomic_path(dst) as tmp:
-        onnx.save_model(optimized.model, str(tmp))
-    return ["ort-fusion:" + ",".join(f"{op}x{n}" for op, n in fused.items())]
+    return ["ort-fusion:" + ",".join(f"{op}x{n}" for op, n in fused.items())] + save_onnx(optimized.model, dst, weights)

@@ -13,16 +13,18 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from npuport.convert.job import Job
+from npuport.convert.peers import PEER_CONFIG
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
 from npuport.convert.publish import WORK_DIR, interrupted_publish, live_manifest, publish
 from npuport.convert.worker import execute_job
-from npuport.core.buckets import check_buckets
+from npuport.core.buckets import GearPlan, check_buckets, plan_gears
 from npuport.core.corpus import golden_selection
 from npuport.core.errors import ConversionError
 from npuport.core.files import (
@@ -34,14 +36,18 @@ from npuport.core.files import (
     remove_stale_temporaries,
     sha256_file,
 )
-from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE
+from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
 from npuport.core.records import still_current
-from npuport.model.source import ARCHITECTURES, DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_max_length, read_config
+from npuport.core.texts import read_texts
+from npuport.model.architectures import architecture
+from npuport.model.source import DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_inputs, model_max_length, read_config
 from npuport.model.tokenizer import TextEncoder, golden_inputs
+from npuport.model.traffic import token_lengths
 
-STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
+STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "torchexport-fp32", "torchexport-fp16",
+              "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
 STAGING_DIR = ".staging"
 JOB_PREFIX = "npuport-job-"  # temporary job folders: npuport-job-<pid of the convert>-<random>
 TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
@@ -63,6 +69,7 @@ class ConvertResult:
     steps: list[StepStats] = field(default_factory=list)
     variant_seconds: dict[str, float] = field(default_factory=dict)  # export + check time per variant
     variant_step: dict[str, str] = field(default_factory=dict)  # which step built each variant
+    gears: GearPlan | None = None  # the buckets planned from the user's texts (ConvertOptions.gear_texts)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -98,8 +105,8 @@ def _jobs(model_dir: Path, staging: Path, options: ConvertOptions, plans: list[V
     selected = {(p.format, p.precision, p.shape): p for p in plans}
     raw_shapes: list[str] = []
     for plan in plans:
-        if plan.format == "torchscript":
-            steps.setdefault(f"torchscript-{plan.precision}", []).append((plan, True))
+        if plan.format in ("torchscript", "torchexport"):
+            steps.setdefault(f"{plan.format}-{plan.precision}", []).append((plan, True))
     for shape in SHAPES:
         if not any(p.format == "onnx" and p.shape == shape for p in plans):
             continue
@@ -195,7 +202,8 @@ def _dedupe(staging: Path, variants: list[dict[str, Any]]) -> list[Variant]:
                 path.unlink()
             files.append(VariantFile(path=shared, sha256=digest, bytes=(staging / shared).stat().st_size,
                                      bucket=entry["bucket"]))
-        out.append(Variant.model_validate({**raw, "files": files}))
+        weights = FileRecord.of(staging, staging / raw["weights"]) if raw["weights"] else None
+        out.append(Variant.model_validate({**raw, "files": files, "weights": weights}))
     return out
 
 
@@ -228,19 +236,34 @@ def convert_model(
     find_weights(model_dir)
     tokenizer = load_tokenizer(model_dir, config)
     max_length = model_max_length(config, tokenizer)
+    gears = None
+    if options.gear_texts is not None:
+        gears = plan_gears(token_lengths(tokenizer, read_texts(options.gear_texts), max_length), max_length)
+        options = replace(options, buckets=tuple(gears.buckets))
     plans = plan_variants(options)
     if any(p.shape == "static" for p in plans):
         check_buckets(list(options.buckets), max_length)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConversionError(f"output {out_dir} exists and is not a directory")
     remove_orphaned_temporaries(JOB_PREFIX)
+
+    def build(staging: Path, lock_fd: int) -> ConvertResult:
+        run = functools.partial(_run_isolated, lock_fd=lock_fd) if isolate else execute_job
+        return _build(model_dir, staging, config, tokenizer, max_length, options, plans, run, progress)
+
+    built = build_and_publish(out_dir, build)
+    return replace(built, seconds=time.perf_counter() - started, gears=gears)
+
+
+def build_and_publish(out_dir: Path, build: Callable[[Path, int], ConvertResult]) -> ConvertResult:
+    """Under the output lock, `build(staging, lock_fd)` the files and their manifest into `out_dir/.staging`, then
+    `publish` them; validations of unchanged files are kept. Shared by convert and import."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with artifacts_lock(out_dir) as lock_fd:
         _check_output(out_dir)
         staging = fresh_directory(out_dir / STAGING_DIR)
         try:
-            run = functools.partial(_run_isolated, lock_fd=lock_fd) if isolate else execute_job
-            built = _build(model_dir, staging, config, tokenizer, max_length, options, plans, run, progress)
+            built = build(staging, lock_fd)
             previous = live_manifest(out_dir)  # read now: validations recorded while we built are kept too
             manifest = built.manifest.model_copy(update={
                 "validations": still_current(previous.validations, built.manifest.variants) if previous else [],
@@ -250,26 +273,36 @@ def convert_model(
             shutil.rmtree(staging, ignore_errors=True)
             raise
         remove_stale_temporaries(out_dir)
-    return replace(built, manifest=manifest, root=out_dir, seconds=time.perf_counter() - started)
+    return replace(built, manifest=manifest, root=out_dir)
+
+
+def stage_inputs(staging: Path, tokenizer: Any, input_names: list[str], seq_len: int) -> GoldenInputs:
+    """The golden inputs (bundled corpus texts, tokenized) and the tokenizer, saved into `staging`."""
+    examples = golden_selection()
+    golden = golden_inputs(TextEncoder(tokenizer, input_names, seq_len), [e.id for e in examples], [e.text for e in examples])
+    golden.save(staging / INPUTS_FILE)
+    tokenizer.save_pretrained(str(staging / "tokenizer"))
+    return golden
 
 
 def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: Any, max_length: int,
            options: ConvertOptions, plans: list[VariantPlan], run: Any, progress: Progress) -> ConvertResult:
     """Every file of the matrix into `staging`, each checked, and the manifest naming them (not yet saved)."""
     seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
-    input_names = ARCHITECTURES[config["model_type"]][1]
-    examples = golden_selection()
-    golden = golden_inputs(TextEncoder(tokenizer, input_names, seq_len), [e.id for e in examples], [e.text for e in examples])
-    golden.save(staging / INPUTS_FILE)
-    tokenizer.save_pretrained(str(staging / "tokenizer"))
-    heads, hidden = _model_shape(config)
+    input_names = model_inputs(config, tokenizer)
+    golden = stage_inputs(staging, tokenizer, input_names, seq_len)
+    spec = architecture(config["model_type"])
+    if spec.fusion is None:  # nothing ORT's optimizer could fuse: every ONNX variant stays standard ops
+        options = replace(options, fuse="none")
+    heads, hidden = _model_shape(config) if spec.fusion else (0, 0)
     problem = config.get("problem_type") or "single_label_classification"
     threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
     base = {
         "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
         "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
         "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
-        "threshold": threshold, "int8_weights": options.int8_weights,
+        "max_length": max_length, "threshold": threshold, "int8_weights": options.int8_weights, "fusion_type": spec.fusion or "",
+        "fp16_keep_fp32": spec.fp16_keep_fp32,
     }
     jobs = _jobs(model_dir, staging, options, plans, base)
     progress(total(_steps_total(jobs)))
@@ -291,7 +324,8 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
     source = SourceInfo(
         path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
         id2label=config["id2label"], problem_type=problem, threshold=threshold,
-        max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names, **facts,
+        max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names,
+        coverage=spec.coverage, **facts,
     )
     manifest = Manifest(
         source=source,
@@ -300,6 +334,7 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
         variants=variants,
         golden=GoldenInfo(inputs=root_record(INPUTS_FILE), reference=root_record(REFERENCE_FILE),
                           texts=len(golden.ids), seq_len=seq_len),
+        peer_config=root_record(PEER_CONFIG),
     )
     return ConvertResult(manifest=manifest, root=staging, seconds=0.0, steps=stats,
                          variant_seconds=variant_seconds, variant_step=variant_step)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from npuport.convert.quantize import INT8_WEIGHTS
 from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
+from npuport.core.devices import DeployTarget
 from npuport.core.errors import ConversionError
 from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
-FORMATS: tuple[Format, ...] = ("torchscript", "onnx")
+FORMATS: tuple[Format, ...] = ("torchscript", "onnx")  # the default matrix
+# Built only when named in --formats: torch.export's .pt2 (TorchScript's successor upstream) exports several times slower
+# than TorchScript (benchmarks/torch_export.py), and what it adds is a route (AOTInductor, torch_npu), not speed.
+OPT_IN_FORMATS: tuple[Format, ...] = ("torchexport",)
+# Formats with dynamic shapes only: one ExportedProgram holds every batch x sequence (static buckets are for ATC and NPU
+# graph compilers, which read ONNX and TorchScript).
+DYNAMIC_ONLY: tuple[Format, ...] = ("torchexport",)
 PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16", "int8")
 # Precisions only one format builds, and why the other does not.
 ONLY_FORMAT: dict[str, tuple[Format, str]] = {
@@ -21,7 +29,7 @@ ONLY_FORMAT: dict[str, tuple[Format, str]] = {
 SHAPES: tuple[ShapeMode, ...] = ("dynamic", "static")
 FUSE_CHOICES = ("dynamic", "all", "none")
 DEFAULT_OPSET = 17
-SUFFIX = {"torchscript": ".pt", "onnx": ".onnx"}
+SUFFIX = {"torchscript": ".pt", "onnx": ".onnx", "torchexport": ".pt2"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,11 @@ class VariantPlan:
         stem = f"{self.precision}-{self.shape}" + (f"-{bucket.label}" if bucket else "")
         return f"{self.format}/{stem}{SUFFIX[self.format]}"
 
+    @property
+    def weights_path(self) -> str | None:
+        """The external-data file the bucket graphs of a static ONNX variant share (None: weights inside the file)."""
+        return f"onnx/{self.precision}-static.onnx.data" if self.format == "onnx" and self.shape == "static" else None
+
     def targets(self) -> list[Bucket | None]:
         return list(self.buckets) if self.shape == "static" else [None]
 
@@ -53,10 +66,11 @@ class ConvertOptions:
     fuse: str = "dynamic"  # which ONNX variants get ORT transformer fusion: dynamic | all | none
     int8_static: bool = False  # int8 is dynamic-shape only unless asked
     int8_weights: str = "uint8"  # see convert.quantize.SCHEMES
+    gear_texts: Path | None = None  # plan `buckets` from these texts' token lengths instead (core.buckets.plan_gears)
 
     def __post_init__(self) -> None:
         for name, values, allowed in (
-            ("format", self.formats, FORMATS),
+            ("format", self.formats, FORMATS + OPT_IN_FORMATS),
             ("precision", PRECISIONS if self.precisions is None else self.precisions, PRECISIONS),
             ("shape", self.shapes, SHAPES),
         ):
@@ -69,6 +83,8 @@ class ConvertOptions:
             raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
             raise ConversionError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads 11..18)")
+        if not self.buckets and self.gear_texts is None and "static" in self.shapes:
+            raise ConversionError("static shapes need buckets: give --buckets BATCHxSEQ,… or --buckets auto --texts FILE")
 
 
 def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
@@ -86,11 +102,30 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
                     continue
                 if precision == "int8" and shape == "static" and not options.int8_static:
                     continue
+                if fmt in DYNAMIC_ONLY and shape == "static":
+                    continue
                 plans.append(VariantPlan(fmt, precision, shape, options.buckets if shape == "static" else ()))
     if not plans:
         raise ConversionError("the chosen formats/precisions/shapes leave nothing to build "
                               "(int8 without --int8-static is dynamic-only)")
     return plans
+
+
+# What `convert --target` builds: the variants `package --target` chooses between, each target's first choice and its
+# fallback (fp16 ONNX derives from the fp32 ONNX of its shape, so recording that one costs no second export).
+TARGET_MATRIX: dict[DeployTarget, tuple[tuple[Format, ...], tuple[Precision, ...], tuple[ShapeMode, ...]]] = {
+    "cpu": (("onnx",), ("fp32", "int8"), ("dynamic",)),
+    "ascend": (("onnx",), ("fp32", "fp16"), ("static",)),
+    "cuda": (("onnx",), ("fp32", "fp16"), ("dynamic",)),
+}
+
+
+def for_target(options: ConvertOptions, target: str) -> ConvertOptions:
+    """`options` with the formats, precisions and shapes `target` needs (they replace the ones given)."""
+    if target not in TARGET_MATRIX:
+        raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGET_MATRIX)}")
+    formats, precisions, shapes = TARGET_MATRIX[target]  # type: ignore[index]
+    return replace(options, formats=formats, precisions=precisions, shapes=shapes)
 
 
 def fused(fuse: str, shape: str) -> bool:

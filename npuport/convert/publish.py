@@ -34,7 +34,7 @@ from npuport.core.errors import ManifestError
 from npuport.core.files import fsync_directory, fsync_file, write_text_atomic
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, Manifest
 
-OWNED_DIRS = ("torchscript", "onnx", "tokenizer", "golden", "tune")  # tune/: keep-lists of tuned variants
+OWNED_DIRS = ("torchscript", "torchexport", "onnx", "tokenizer", "golden", "tune")  # tune/: keep-lists of tuned variants
 WORK_DIR = ".npuport-publish"
 JOURNAL = "journal.json"
 
@@ -96,6 +96,10 @@ def _overwritten(live: Manifest, incoming: dict[str, FileRecord]) -> set[str]:
     new_tokenizer = {path for path in incoming if path.startswith("tokenizer/")}
     if tokenizer and (tokenizer & changed or tokenizer != new_tokenizer):
         changed |= tokenizer
+    for variant in live.variants:  # ONNX graphs read their weights file by name beside them: they move together
+        paths = {r.path for r in variant.records}
+        if variant.weights and paths & changed:
+            changed |= paths
     return changed
 
 
@@ -108,7 +112,9 @@ def _redirected(live: Manifest, moved: set[str]) -> Manifest:
     return live.model_copy(update={
         "tokenizer": live.tokenizer.model_copy(update={"files": [at(r) for r in live.tokenizer.files]}),
         "golden": live.golden.model_copy(update={"inputs": at(live.golden.inputs), "reference": at(live.golden.reference)}),
-        "variants": [v.model_copy(update={"files": [at(f) for f in v.files]}) for v in live.variants],
+        "variants": [v.model_copy(update={"files": [at(f) for f in v.files], "weights": v.weights and at(v.weights)})
+                     for v in live.variants],
+        "peer_config": at(live.peer_config) if live.peer_config else None,
     })
 
 

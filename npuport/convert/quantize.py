@@ -24,6 +24,7 @@ from pathlib import Path
 
 from npuport.core.files import atomic_path
 from npuport.core.manifest import Quantization
+from npuport.model.architectures import ffn_scopes
 
 # (rung, the node roles kept in fp32), least kept first.
 LADDER: list[tuple[str, tuple[str, ...]]] = [
@@ -46,15 +47,17 @@ Judge = Callable[[Path], list[str]]  # a written file → the profile checks it 
 
 
 def node_roles(model: object) -> dict[str, list[str]]:
-    """Names of the nodes by role, from the module names the export keeps (BERT, RoBERTa, StructBERT, DistilBERT)."""
+    """Names of the nodes by role, from the module names the export keeps (the feed-forward scopes every
+    architecture spec declares; an attention block's output projection is never the feed-forward's)."""
     roles: dict[str, list[str]] = {"ffn-input": [], "ffn-output": [], "embeddings": []}
+    ffn_input, ffn_output = ffn_scopes()
     for node in model.graph.node:  # type: ignore[attr-defined]
         name = node.name
         if node.op_type in ("EmbedLayerNormalization", "Gather"):
             roles["embeddings"].append(name)
-        elif node.op_type == "MatMul" and ("/intermediate/dense/" in name or "/ffn/lin1/" in name):
+        elif node.op_type == "MatMul" and ffn_input.search(name):
             roles["ffn-input"].append(name)
-        elif node.op_type == "MatMul" and (("/output/dense/" in name and "/attention/" not in name) or "/ffn/lin2/" in name):
+        elif node.op_type == "MatMul" and "/attention/" not in name and ffn_output.search(name):
             roles["ffn-output"].append(name)
     return roles
 

@@ -45,8 +45,32 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
     return [group.build(plan, write, logits_dtype) for plan in plans]
 
 
+def _torch_export(group: StepContext) -> list[dict[str, Any]]:
+    """torch.export of the logits-only wrapper (fp32 or half), one dynamic-shape program per precision."""
+    from npuport.convert import torch_export
+    from npuport.model.adapter import LogitsOnly
+
+    group.reference()
+    half = group.job.step == "torchexport-fp16"
+    wrapper = LogitsOnly(group.model.half() if half else group.model, group.job.input_names)
+
+    def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
+        example = example_feed(group.golden, bucket, group.job.pad_token_id)
+        torch_export.save(torch_export.export_program(wrapper, example, group.job.max_length), path)
+        return path, ["torch.export(batch, sequence dynamic)"] + (["half"] if half else [])
+
+    return [group.build(plan, write, "float16" if half else "float32") for plan in group.job.variant_plans()]
+
+
 def fp32_onnx_path(shape: str, bucket: Bucket | None) -> str:
     return VariantPlan("onnx", "fp32", shape).file_path(bucket)  # type: ignore[arg-type]
+
+
+def shared_weights(group: StepContext, precision: str, bucket: Bucket | None) -> Path | None:
+    """Where a static bucket graph of `precision` puts its weights (shared by the variant's buckets); None: dynamic."""
+    if bucket is None:
+        return None
+    return group.root / str(VariantPlan("onnx", precision, "static").weights_path)  # type: ignore[arg-type]
 
 
 def raw_onnx_path(shape: str, bucket: Bucket | None) -> str:
@@ -79,7 +103,7 @@ def _onnx_export(group: StepContext) -> list[dict[str, Any]]:
         if bucket is None:
             shutil.copyfile(raw_dynamic, path)
             return path, EXPORTED
-        return path, EXPORTED + fix_dims(raw_dynamic, path, bucket.batch, bucket.seq)
+        return path, EXPORTED + fix_dims(raw_dynamic, path, bucket.batch, bucket.seq, shared_weights(group, "fp32", bucket))
 
     return _build_all(group, write)
 
@@ -90,7 +114,9 @@ def _onnx_fuse(group: StepContext) -> list[dict[str, Any]]:
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         raw = group.root / raw_onnx_path("static" if bucket else "dynamic", bucket)
         fixed = ["fixed-dims-per-bucket"] if bucket else []
-        return path, EXPORTED + fixed + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size)
+        return path, EXPORTED + fixed + fuse_transformer(raw, path, group.job.num_heads, group.job.hidden_size,
+                                                         shared_weights(group, "fp32", bucket),
+                                                         model_type=group.job.fusion_type)
 
     return _build_all(group, write)
 
@@ -118,7 +144,7 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
         if not source.exists():
             raise ConversionError(f"{path.name} needs {source.name}, which was not built")
         if group.job.step == "onnx-fp16":
-            return path, convert_onnx_fp16(source, path)
+            return path, convert_onnx_fp16(source, path, shared_weights(group, "fp16", bucket), group.job.fp16_keep_fp32)
         transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket),
                                                 group.job.int8_weights)
         variant_id = f"onnx-int8-{'static' if bucket else 'dynamic'}"
@@ -147,6 +173,8 @@ STEPS: dict[str, Callable[[StepContext], list[dict[str, Any]]]] = {
     "torchscript-fp32": _torchscript,
     "torchscript-fp16": _torchscript,
     "torchscript-bf16": _torchscript,
+    "torchexport-fp32": _torch_export,
+    "torchexport-fp16": _torch_export,
     "onnx-export": _onnx_export,
     "onnx-fuse": _onnx_fuse,
     "onnx-fp16": _onnx_derived,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -17,6 +18,10 @@ DEFAULT_BUCKETS = "1x64,1x128,16x128"
 # short text's worth for a tiny model (measured: ~0.1 ms per ONNX Runtime call vs ~6 µs per token of a 4-layer
 # 256-wide encoder on one core).
 CALL_COST_TOKENS = 16
+# Planned sequence lengths are multiples of this: vector units and the NPU's cube unit work in tiles of 8-16
+# tokens, so a 37-token gear costs what a 40-token one does, and a plan of round numbers is easy to read.
+SEQ_ALIGN = 8
+DEFAULT_MAX_GEARS = 4
 
 
 def parse_buckets(spec: str) -> list[Bucket]:
@@ -138,3 +143,110 @@ def pad_to_bucket(feed: dict[str, np.ndarray], bucket: Bucket, pad_token_id: int
         out[rows:, :seq] = array[0]
         padded[name] = out
     return padded
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a bucket set fits texts of given token lengths, each padded to the smallest sequence that holds it and
+    cut to the largest: tokens kept, padding tokens added, texts truncated (batch rows filled with copies are not
+    counted: how full a batch is depends on arrivals, not on lengths)."""
+
+    texts: int
+    tokens: int
+    padding: int
+    truncated: int
+
+    @property
+    def waste(self) -> float:
+        """Share of the computed tokens that are padding."""
+        return self.padding / max(1, self.tokens + self.padding)
+
+    @property
+    def truncated_share(self) -> float:
+        return self.truncated / max(1, self.texts)
+
+
+def coverage(lengths: Sequence[int] | np.ndarray, buckets: Sequence[Bucket]) -> Coverage:
+    lengths = np.asarray(lengths, dtype=np.int64)
+    seqs = np.array(sorted({b.seq for b in buckets}), dtype=np.int64)
+    kept = np.minimum(lengths, seqs[-1])
+    padded_to = seqs[np.searchsorted(seqs, kept)]
+    return Coverage(texts=len(lengths), tokens=int(kept.sum()), padding=int((padded_to - kept).sum()),
+                    truncated=int((lengths > seqs[-1]).sum()))
+
+
+@dataclass(frozen=True)
+class GearPlan:
+    """Buckets planned from token lengths, beside how today's default buckets fit the same texts."""
+
+    buckets: list[Bucket]
+    before: Coverage
+    after: Coverage
+    max_length: int
+    max_truncated: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"buckets": ",".join(map(str, self.buckets)), "default_buckets": DEFAULT_BUCKETS,
+                "max_length": self.max_length, "max_truncated": self.max_truncated,
+                **{side: asdict(c) | {"waste": c.waste, "truncated_share": c.truncated_share}
+                   for side, c in (("before", self.before), ("after", self.after))}}
+
+
+# Today's policy, the default for planned batch sizes: one text at every sequence, 16 at the longest.
+DEFAULT_BATCH_SIZES = tuple(sorted({b.batch for b in parse_buckets(DEFAULT_BUCKETS)}))
+
+
+def plan_gears(lengths: Sequence[int] | np.ndarray, max_length: int, max_gears: int = DEFAULT_MAX_GEARS,
+               max_truncated: float = 0.0, batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> GearPlan:
+    """At most `max_gears` batch x sequence buckets for texts of these token lengths (special tokens included, before
+    truncation): the smallest batch size at every planned sequence, each larger one at the longest sequence (the
+    shape of DEFAULT_BUCKETS). The sequences minimise padding tokens, each text padded to the smallest sequence that
+    holds it, with at most `max_truncated` of the texts cut by the longest one (texts over max_length, which the
+    model cuts anyway, count only when the longest bucket would cut them shorter).
+
+    Exact dynamic programming over the candidate cut points, every length rounded up to SEQ_ALIGN (at most
+    max_length / SEQ_ALIGN of them): cost[k][j] = least padding covering the texts up to candidate j with k sequences."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    sizes = sorted(set(batch_sizes))
+    if not len(lengths):
+        raise BucketError("no texts to plan buckets from")
+    if not sizes or sizes[0] < 1 or sizes[-1] > MAX_BATCH:
+        raise BucketError(f"batch sizes must be 1..{MAX_BATCH}, got {','.join(map(str, batch_sizes)) or 'none'}")
+    sequences = max_gears - (len(sizes) - 1)
+    if sequences < 1:
+        raise BucketError(f"{max_gears} gears leave no room for {len(sizes)} batch sizes: give at least {len(sizes)} gears")
+    if not 0.0 <= max_truncated < 1.0:
+        raise BucketError(f"the truncated share must be in [0, 1), got {max_truncated}")
+    kept = np.minimum(lengths, max_length)
+    aligned = np.minimum(-(-kept // SEQ_ALIGN) * SEQ_ALIGN, max_length)
+    candidates, group = np.unique(aligned, return_inverse=True)
+    count = np.concatenate([[0], np.cumsum(np.bincount(group))])  # count[j + 1]: texts with aligned length <= candidate j
+    tokens = np.concatenate([[0], np.cumsum(np.bincount(group, weights=kept))])
+    allowed = math.floor(max_truncated * len(lengths))  # texts the longest bucket may cut shorter than the model would
+
+    def padding(first: int, last: int) -> float:  # texts of candidates first..last, padded to candidate last
+        return candidates[last] * (count[last + 1] - count[first]) - (tokens[last + 1] - tokens[first])
+
+    p = len(candidates)
+    cost = [[padding(0, j) for j in range(p)]]
+    cut: list[list[int]] = [[-1] * p]
+    for _ in range(1, sequences):
+        row, back = [], []
+        for j in range(p):
+            best = min(((cost[-1][i] + padding(i + 1, j), i) for i in range(j)), default=(math.inf, -1))
+            row.append(best[0])
+            back.append(best[1])
+        cost.append(row)
+        cut.append(back)
+    feasible = [(cost[k][j], len(lengths) - count[j + 1], k, j) for k in range(sequences) for j in range(p)
+                if len(lengths) - count[j + 1] <= allowed]
+    _, _, k, j = min(feasible)
+    seqs: list[int] = []
+    while j >= 0:
+        seqs.append(int(candidates[j]))
+        j, k = cut[k][j], k - 1
+    seqs.reverse()
+    buckets = [Bucket(batch=sizes[0], seq=s) for s in seqs] + [Bucket(batch=b, seq=seqs[-1]) for b in sizes[1:]]
+    return GearPlan(buckets=sorted(buckets, key=lambda b: (b.seq, b.batch)),
+                    before=coverage(lengths, parse_buckets(DEFAULT_BUCKETS)), after=coverage(lengths, buckets),
+                    max_length=max_length, max_truncated=max_truncated)

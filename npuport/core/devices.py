@@ -13,6 +13,9 @@ from typing import Literal
 from npuport.core.errors import BackendUnavailableError
 
 DeviceType = Literal["cpu", "cuda", "npu"]
+# What a package is built for (`convert --target`, `package --target`): a kind of machine, not one device.
+DeployTarget = Literal["cpu", "ascend", "cuda"]
+DEPLOY_TARGETS: tuple[DeployTarget, ...] = ("cpu", "ascend", "cuda")
 ORT_PROVIDERS: dict[str, str] = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",

@@ -20,10 +20,10 @@ from npuport.core.paths import relative_path_problem, shown
 from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
-SCHEMA_VERSION = "1.2"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning
+SCHEMA_VERSION = "1.3"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights
 MANIFEST_NAME = "manifest.json"
 
-Format = Literal["torchscript", "onnx"]
+Format = Literal["torchscript", "onnx", "torchexport"]
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 ShapeMode = Literal["dynamic", "static"]
 # The largest static shape npuport builds or reads: a bucket beyond it is a typo, not a plan (16x128 is typical).
@@ -157,6 +157,7 @@ class Tuning(_Model):
     calibration: str | None  # minmax | entropy | percentile (int8)
     calibration_texts: str | None
     calibration_sha256: str | None
+    smoothing: str | None = None  # int8: the SmoothQuant α applied before quantizing, and how it was chosen
     kept_fp32: list[str]  # node names of the base graph that compute in fp32
     steps: list[TuningStep]
     keep_list: FileRecord | None = None  # the same nodes as an ATC --keep_dtype file (fp16)
@@ -169,6 +170,7 @@ class Variant(_Model):
     shape: ShapeMode
     buckets: list[Bucket] = []
     files: list[VariantFile]
+    weights: FileRecord | None = None  # ONNX external data its graphs read: the buckets of a static variant share one
     opset: int | None = None
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
@@ -193,16 +195,22 @@ class Variant(_Model):
     @property
     def digest(self) -> str:
         """The variant's identity for validation records: its file's sha256, or for several files
-        (static buckets) the sha256 of their "path sha256" lines — any changed file changes it."""
-        if len(self.files) == 1:
-            return self.files[0].sha256
-        lines = sorted(f"{record.path} {record.sha256}" for record in self.files)
+        (static buckets, shared weights) the sha256 of their "path sha256" lines — any changed file changes it."""
+        records = self.records
+        if len(records) == 1:
+            return records[0].sha256
+        lines = sorted(f"{record.path} {record.sha256}" for record in records)
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    @property
+    def records(self) -> list[FileRecord]:
+        """Every file it loads: its graphs or programs, then the weights file they share (if any)."""
+        return [*self.files, *([self.weights] if self.weights else [])]
 
     @property
     def load_bytes(self) -> int:
         """Bytes of the distinct files it loads: what a deployment of this variant ships."""
-        return sum({record.path: record.bytes for record in self.files}.values())
+        return sum({record.path: record.bytes for record in self.records}.values())
 
     def specs_at(self, bucket: Bucket | None) -> tuple[list[TensorSpec], list[TensorSpec]]:
         """Input and output specs with the symbolic dims fixed to `bucket` (unchanged for None)."""
@@ -227,6 +235,7 @@ class SourceInfo(_Model):
     parameters: int
     weights_sha256: str
     input_names: list[str]
+    coverage: str = ""  # how its model_type converts (model.architectures): "generic path, no fusion" without a spec
 
     @model_validator(mode="after")
     def _labels_match(self) -> SourceInfo:
@@ -326,6 +335,7 @@ class Manifest(_Model):
     golden: GoldenInfo
     validations: list[Validation] = []
     package: PackageInfo | None = None
+    peer_config: FileRecord | None = None  # config.json for peer tools (Optimum); None in artifacts from before 1.3
 
     @model_validator(mode="after")
     def _variants_fit_the_source(self) -> Manifest:
@@ -368,9 +378,9 @@ class Manifest(_Model):
         """Bytes of the files `variant` is the first to list (0 when it only shares another variant's files)."""
         owner: dict[str, str] = {}
         for v in self.variants:
-            for record in v.files:
+            for record in v.records:
                 owner.setdefault(record.path, v.id)
-        return sum({r.path: r.bytes for r in variant.files if owner[r.path] == variant.id}.values())
+        return sum({r.path: r.bytes for r in variant.records if owner[r.path] == variant.id}.values())
 
     def all_files(self, variants: list[Variant] | None = None) -> list[FileRecord]:
         """Every file the manifest vouches for — tokenizer, golden data and the files of `variants` (default: all) —
@@ -378,10 +388,11 @@ class Manifest(_Model):
         records: dict[str, FileRecord] = {}
         chosen = self.variants if variants is None else variants
         extras = [v.tuning.keep_list for v in chosen if v.tuning and v.tuning.keep_list]
+        extras += [self.peer_config] if self.peer_config else []
         for record in [*self.tokenizer.files, self.golden.inputs, self.golden.reference, *extras]:
             records[record.path] = record
         for variant in chosen:
-            for record in variant.files:
+            for record in variant.records:
                 records.setdefault(record.path, record)
         return list(records.values())
 
@@ -419,6 +430,9 @@ class Manifest(_Model):
         path = root / MANIFEST_NAME
         if not root.is_dir():
             raise ManifestError(f"{root} is not a directory of converted artifacts")
+        if not path.is_file() and any(root.glob("*.onnx")):
+            raise ManifestError(f"{root} looks like an ONNX export without a {MANIFEST_NAME}: run "
+                                f"`npuport import {root} --source MODEL_DIR -o ARTIFACTS` to adopt it")
         if not path.is_file():
             raise ManifestError(f"no {MANIFEST_NAME} in {root}: run `npuport convert` first")
         try:

@@ -90,25 +90,31 @@ def json_records(content: str, where: Callable[[int], str]) -> Iterator[tuple[st
     """(where, parsed value) of each non-blank line of JSON Lines `content`; a line that is not JSON npuport can read
     is one InputError at `where(line number)`. Blank lines are not records and are skipped."""
     for number, line in enumerate(split_lines(content), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield where(number), json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where(number)}: not valid JSON ({exc.msg})") from None
-        except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
-            raise InputError(f"{where(number)}: not a JSON record npuport can read (too large or nested too deeply)") from None
+        if line.strip():
+            yield where(number), json_record(line, where(number))
+
+
+def json_record(line: str, where: str) -> object:
+    """One JSON Lines line parsed; a line that is not JSON npuport can read is one InputError at `where`."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number; arrays nested thousands deep
+        raise InputError(f"{where}: not a JSON record npuport can read (too large or nested too deeply)") from None
 
 
 def _jsonl(path: Path, content: str) -> list[str]:
     """Every record needs a non-blank "text" string."""
-    texts = []
-    for where, record in json_records(content, lambda number: f"{path}:{number}"):
-        text = record.get("text") if isinstance(record, dict) else None
-        if not isinstance(text, str):
-            raise InputError(f'{where}: expected an object with a "text" string')
-        if not text.strip():
-            raise InputError(f'{where}: "text" is empty')
-        check_encodable(f'{where}: "text"', text)
-        texts.append(text)
-    return texts
+    return [record_text(record, where) for where, record in json_records(content, lambda number: f"{path}:{number}")]
+
+
+def record_text(record: object, where: str) -> str:
+    """The non-blank "text" string of a JSON Lines record, or one InputError at `where`."""
+    text = record.get("text") if isinstance(record, dict) else None
+    if not isinstance(text, str):
+        raise InputError(f'{where}: expected an object with a "text" string')
+    if not text.strip():
+        raise InputError(f'{where}: "text" is empty')
+    check_encodable(f'{where}: "text"', text)
+    return text

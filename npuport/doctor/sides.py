@@ -56,7 +56,7 @@ class OnnxSide:
         import onnxruntime as ort
 
         from npuport.runtime.backends import ort_providers
-        from npuport.runtime.ort_runner import CPU_DISABLED_OPTIMIZERS
+        from npuport.runtime.ort_runner import disabled_optimizers, session_options
 
         self.sessions: dict[Any, Any] = {}
         self.graph = None
@@ -69,12 +69,9 @@ class OnnxSide:
             for name in dict.fromkeys(self.tensors.values()):
                 if name not in present:
                     model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads or 0
-            options.log_severity_level = 3
             self.sessions[bucket] = ort.InferenceSession(
-                model.SerializeToString(), sess_options=options, providers=ort_providers(device),
-                disabled_optimizers=CPU_DISABLED_OPTIMIZERS if device.type == "cpu" else [])
+                model.SerializeToString(), sess_options=session_options(device, threads), providers=ort_providers(device),
+                disabled_optimizers=disabled_optimizers(device))
             self.graph = model.graph
         first = next(iter(self.sessions.values()))
         self.engine = f"onnxruntime ({', '.join(first.get_providers())})"
@@ -104,7 +101,7 @@ class TorchSide:
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(variant.precision, torch.float32)
         model = load_source(Path(manifest.source.path)).model.to(device=torch_target, dtype=dtype)
         self.hooked = Hooked(model, points, manifest.source.input_names, torch_target)
-        self.runners = {record.bucket: runner_for(root / record.path, "torchscript", *variant.specs_at(record.bucket), device)
+        self.runners = {record.bucket: runner_for(root / record.path, variant.format, *variant.specs_at(record.bucket), device)
                         for record in variant.files}
         for runner in self.runners.values():
             runner.activate()

@@ -1,12 +1,14 @@
 """Load a classifier from a local model directory (Hugging Face or ModelScope layout).
 
-ModelScope StructBERT downloads carry `model_type: structbert` (unknown to transformers), a
-`configuration.json` beside `config.json`, and weight keys with extra prefixes (`encoder.`, `plm.`,
-`bert.`). StructBERT is BERT-compatible, so it is loaded as BERT after the keys are mapped.
+What differs between architectures is declared in `architectures` and looked up here. ModelScope StructBERT
+downloads carry `model_type: structbert` (unknown to transformers), a `configuration.json` beside `config.json`, and
+weight keys with extra prefixes (`encoder.`, `plm.`, `bert.`): its spec builds it as BERT after the keys are mapped.
+A model type without a spec loads when transformers has a sequence classifier for it (the generic path).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,31 +17,16 @@ from typing import TYPE_CHECKING, Any
 from npuport.core.errors import ModelLoadError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import SourceInfo
+from npuport.model.architectures import INPUT_ORDER, REGISTRY, architecture
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-# model_type → (transformers model_type it loads as, model inputs in export order)
-ARCHITECTURES: dict[str, tuple[str, list[str]]] = {
-    "bert": ("bert", ["input_ids", "attention_mask", "token_type_ids"]),
-    "structbert": ("bert", ["input_ids", "attention_mask", "token_type_ids"]),
-    "roberta": ("roberta", ["input_ids", "attention_mask"]),
-    "xlm-roberta": ("xlm-roberta", ["input_ids", "attention_mask"]),
-    "distilbert": ("distilbert", ["input_ids", "attention_mask"]),
-}
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 KNOWN_KEY_PREFIXES = ("plm.", "encoder.", "model.", "structbert.", "bert.")
 IGNORED_MISSING = ("position_ids", "token_type_ids")  # buffers some checkpoints omit
 DEFAULT_THRESHOLD = 0.5
-# The files a tokenizer needs, per model_type: the fast tokenizer's tokenizer.json, or the slow one's vocabulary.
-TOKENIZER_FILES: dict[str, tuple[str, ...]] = {
-    "bert": ("tokenizer.json", "vocab.txt"),
-    "structbert": ("tokenizer.json", "vocab.txt"),
-    "distilbert": ("tokenizer.json", "vocab.txt"),
-    "roberta": ("tokenizer.json", "vocab.json"),
-    "xlm-roberta": ("tokenizer.json", "sentencepiece.bpe.model"),
-}
 # Size fields of config.json (BERT names and DistilBERT's) → the largest value a real encoder has, with headroom. A
 # value past it is a typo or a corrupt file, refused before anything is allocated (max_position_embeddings 1e12 asked
 # for a petabyte).
@@ -88,9 +75,10 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     modelscope = model_dir / "configuration.json"
     extra = _read_json(modelscope) if modelscope.is_file() else {}
     model_type = str(config.get("model_type") or extra.get("model", {}).get("type") or "").lower()
-    if model_type not in ARCHITECTURES:
-        supported = ", ".join(sorted(ARCHITECTURES))
-        raise ModelLoadError(f"unsupported architecture {model_type or '(none)'!r}; supported: {supported}")
+    if model_type not in REGISTRY and _classifier_class(model_type) is None:
+        supported = ", ".join(sorted(REGISTRY))
+        raise ModelLoadError(f"unsupported architecture {model_type or '(none)'!r}: no spec and no transformers sequence "
+                             f"classifier for it; registered: {supported}")
     config["model_type"] = model_type
     if "id2label" not in config and isinstance(extra.get("id2label"), dict):
         config["id2label"] = extra["id2label"]
@@ -120,7 +108,7 @@ def _check_sizes(config: dict[str, Any], where: Path) -> None:
     if pad is not None and pad >= config.get("vocab_size", pad + 1):
         raise ModelLoadError(f"{where}: pad_token_id {pad} is outside the vocabulary ({config['vocab_size']:,} tokens)")
     positions = config.get("max_position_embeddings")
-    if config["model_type"] in ("roberta", "xlm-roberta") and positions is not None and (1 if pad is None else pad) + 3 > positions:
+    if architecture(config["model_type"]).positions_after_padding and positions is not None and (1 if pad is None else pad) + 3 > positions:
         raise ModelLoadError(f"{where}: max_position_embeddings {positions} leaves no room for a text after pad_token_id "
                              f"{pad} (RoBERTa's positions start after it)")
 
@@ -226,7 +214,7 @@ def map_checkpoint_keys(state: dict[str, Any], expected: set[str], base_prefix: 
 def _build_model(config: dict[str, Any]) -> PreTrainedModel:
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    hf_type, _ = ARCHITECTURES[config["model_type"]]
+    hf_type = architecture(config["model_type"]).loads_as
     fields = {k: v for k, v in config.items() if k not in ("model_type", "architectures", "auto_map")}
     try:
         hf_config = AutoConfig.for_model(hf_type, **fields)
@@ -244,8 +232,9 @@ def implied_parameters(config: dict[str, Any]) -> int:
         return next((int(config[key]) for key in keys if isinstance(config.get(key), int)), 0)
 
     hidden, inner = size("hidden_size", "dim"), size("intermediate_size", "hidden_dim")
-    embeddings = (size("vocab_size") + size("max_position_embeddings")) * hidden
-    return embeddings + size("num_hidden_layers", "n_layers") * (4 * hidden * hidden + 2 * hidden * inner)
+    embeddings = (size("vocab_size") + size("max_position_embeddings")) * size("embedding_size", "hidden_size", "dim")
+    layers = 1 if architecture(config["model_type"]).shared_layers else size("num_hidden_layers", "n_layers")
+    return embeddings + layers * (4 * hidden * hidden + 2 * hidden * inner)
 
 
 def _check_weights_size(config: dict[str, Any], weights: Path) -> None:
@@ -288,16 +277,14 @@ def load_model(model_dir: Path, config: dict[str, Any]) -> tuple[PreTrainedModel
 def load_tokenizer(model_dir: Path, config: dict[str, Any]) -> PreTrainedTokenizerBase:
     """The model's tokenizer; refused when its files are missing (transformers would otherwise build one that knows only
     the special tokens, turning every character into [UNK]) or its vocabulary is a fraction of the model's."""
-    from transformers import AutoTokenizer, BertTokenizerFast
+    import transformers
 
-    needed = TOKENIZER_FILES[config["model_type"]]
+    spec = architecture(config["model_type"])
+    needed = spec.tokenizer_files
     if not any((model_dir / name).is_file() for name in needed):
         raise ModelLoadError(f"{model_dir} has no tokenizer: {' or '.join(needed)} is missing")
     try:
-        if config["model_type"] == "structbert":
-            tokenizer = BertTokenizerFast.from_pretrained(str(model_dir))
-        else:
-            tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        tokenizer = getattr(transformers, spec.tokenizer_class or "AutoTokenizer").from_pretrained(str(model_dir))
     except Exception as exc:
         raise ModelLoadError(f"cannot load the tokenizer from {model_dir}: {first_line(exc)}") from exc
     vocab_size = config.get("vocab_size")
@@ -309,7 +296,7 @@ def load_tokenizer(model_dir: Path, config: dict[str, Any]) -> PreTrainedTokeniz
 
 def model_max_length(config: dict[str, Any], tokenizer: PreTrainedTokenizerBase) -> int:
     positions = int(config.get("max_position_embeddings", 512))
-    if config["model_type"] in ("roberta", "xlm-roberta"):
+    if architecture(config["model_type"]).positions_after_padding:
         pad = config.get("pad_token_id")
         positions -= (1 if pad is None else int(pad)) + 1  # positions start after padding_idx
     if positions < 2:
@@ -317,6 +304,26 @@ def model_max_length(config: dict[str, Any], tokenizer: PreTrainedTokenizerBase)
                              f"for {positions} tokens (pad_token_id {config.get('pad_token_id')}): too few for a text")
     limit = getattr(tokenizer, "model_max_length", positions) or positions
     return min(positions, int(limit)) if 2 <= limit < 1_000_000 else positions
+
+
+def _classifier_class(model_type: str) -> type | None:
+    """transformers' sequence-classifier class for `model_type` (what AutoModelForSequenceClassification builds), if any."""
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
+
+    name = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES.get(model_type)
+    return getattr(transformers, name, None) if isinstance(name, str) else None
+
+
+def model_inputs(config: dict[str, Any], tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """The model's inputs in export order: its spec's, or on the generic path those both its tokenizer gives and its
+    forward takes."""
+    spec = architecture(config["model_type"])
+    if spec.registered:
+        return spec.input_names()
+    forward = inspect.signature(_classifier_class(spec.loads_as).forward).parameters  # type: ignore[union-attr]
+    given = tuple(getattr(tokenizer, "model_input_names", INPUT_ORDER))
+    return spec.input_names(tuple(n for n in given if n in forward))
 
 
 def load_source(model_dir: Path) -> SourceModel:
@@ -337,6 +344,7 @@ def load_source(model_dir: Path) -> SourceModel:
         max_length=model_max_length(config, tokenizer),
         parameters=sum(p.numel() for p in model.parameters()),
         weights_sha256=sha256_file(weights),
-        input_names=ARCHITECTURES[config["model_type"]][1],
+        input_names=model_inputs(config, tokenizer),
+        coverage=architecture(config["model_type"]).coverage,
     )
     return SourceModel(model=model, tokenizer=tokenizer, info=info)

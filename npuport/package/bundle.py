@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from npuport.core.archive import write_archive
-from npuport.core.devices import Device
+from npuport.core.devices import DEPLOY_TARGETS, DeployTarget, Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import directory_lock, sha256_file, staged_directory
-from npuport.core.manifest import Manifest, PackageInfo, Validation, Variant
+from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
 from npuport.core.records import REPORTS_DIR, utc_now
 from npuport.core.sums import SUMS_FILE
-from npuport.package.atc import write_scripts
+from npuport.package.atc import atc_variants, keep_list, write_scripts
 from npuport.package.readme import render_readme
+from npuport.package.targets import Decision, decide
 from npuport.package.triton import write_repository
 
 LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
@@ -38,6 +39,7 @@ class PackageResult:
     bytes: int
     validated_on: dict[str, str]  # variant id → where its verdict was reached (CPU class, engine, versions)
     archive_bytes: int = 0  # measured under the lock: once it is released, another run may replace the archive
+    decisions: list[Decision] = field(default_factory=list)  # with a target: each variant, chosen or why left out
 
 
 def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
@@ -84,17 +86,30 @@ def build_package(
     variants: list[str] | tuple[str, ...] | None = None,
     triton: bool = False,
     archive: bool = True,
+    target: DeployTarget | None = None,
 ) -> PackageResult:
+    """`target` (cpu, ascend, cuda): only the variant, of those that passed on `device`, that the target runs best."""
     root, final = Path(artifacts), Path(output)
     manifest = Manifest.load(root)
-    target = str(Device.parse(device))
-    selected = select_variants(manifest, target, variants)
+    where = str(Device.parse(device))
+    if target is not None and target not in DEPLOY_TARGETS:
+        raise InputError(f"unknown target {target!r}; choose from {', '.join(DEPLOY_TARGETS)}")
+    if target is not None and variants:
+        raise InputError("--target chooses the variants itself: give --target or --variants, not both")
+    selected = select_variants(manifest, where, variants)
+    decisions: list[Decision] = []
+    if target is not None:
+        decisions = decide(root, manifest, target, [variant for variant, _ in selected], where)
+        chosen = {d.variant for d in decisions if d.chosen}
+        selected = [(variant, record) for variant, record in selected if variant.id in chosen]
     if final.resolve() == root.resolve():
         raise InputError(f"{final} is the artifacts directory itself: refusing to replace it")
     with directory_lock(final, f"package {final}"):
         if final.exists() and not (final / SUMS_FILE).is_file():
             raise InputError(f"{final} exists and is not a package: refusing to replace it")
-        return _build(root, final, manifest, target, selected, triton, archive)
+        result = _build(root, final, manifest, where, selected, triton, archive)
+    result.decisions = decisions
+    return result
 
 
 def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: list[tuple[Variant, Validation]],
@@ -112,10 +127,8 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             "package": PackageInfo(device=target, created=utc_now(),
                                    source_artifacts=str(root.resolve()), profiles=profiles),
         })
-        for record in packaged.all_files():
-            source = record.verify(root)
-            (staging / record.path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, staging / record.path)
+        for record in packaged.all_files():  # each file once, whichever variants share it
+            _copy_verified(root, staging, record)
         _copy_reports(root, staging, reports)
         packaged.save(staging)
         labels = {"id2label": {str(i): name for i, name in enumerate(packaged.source.labels)},
@@ -125,7 +138,10 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
         model = final.name
         if triton:
             write_repository(staging, packaged, model, target)
-        atc = write_scripts(staging, packaged)
+        keep = keep_list(manifest) if any(v.precision == "fp16" for v in atc_variants(packaged)) else None
+        if keep is not None and not (staging / keep.path).is_file():  # its tuned variant did not ship: the list does
+            _copy_verified(root, staging, keep)
+        atc = write_scripts(staging, packaged, keep.path if keep else None)
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
                                            encoding="utf-8")
         files, size = _write_sums(staging)
@@ -133,6 +149,12 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
     tarball = write_archive(final, tarball_path) if archive else None
     return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected},
                          tarball.stat().st_size if tarball else 0)
+
+
+def _copy_verified(root: Path, staging: Path, record: FileRecord) -> None:
+    source = record.verify(root)
+    (staging / record.path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, staging / record.path)
 
 
 def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:

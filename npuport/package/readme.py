@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from npuport.core.manifest import Manifest
+from npuport.package.triton import readme_lines
 
 
 def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path]) -> str:
@@ -32,7 +33,8 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
         "## On the target machine",
         "",
         "```bash",
-        "pip install npuport            # + 'npuport[npu]' on Ascend (torch_npu), onnxruntime-gpu on CUDA",
+        "pip install npuport            # runs ONNX variants; TorchScript and .pt2 need torch: 'npuport[convert]'",
+        "                               # + 'npuport[npu]' on Ascend (torch_npu), onnxruntime-gpu on CUDA",
         f"npuport verify . --device {info.device}   # hashes, then the golden inputs replayed against the stored reference",
         f"npuport predict . --device {info.device} --text \"…\"",
         "```",
@@ -51,15 +53,13 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
     ]
     if atc:
         lines += ["", "## Ascend offline models (ATC)", "",
-                  "Static ONNX variants come with the ATC command lines that compile them to `.om`, one per shape bucket,",
-                  "with an explicit precision mode (`must_keep_origin_dtype`; ATC's default silently runs fp32 graphs in",
-                  "fp16). Generated, not run, by npuport:", ""]
-        lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()}`" for path in atc]
+                  "Static ONNX variants come with the ATC command lines that compile them to `.om`: `<variant>.sh`, one",
+                  "model per shape bucket, and `<variant>.gears.sh`, ONE model whose `--dynamic_dims` gears are the",
+                  "buckets. The precision mode is explicit (`must_keep_origin_dtype` for fp32, `force_fp16` for fp16, with",
+                  "`npuport tune`'s `--keep_dtype` list when there is one; ATC's default silently runs fp32 graphs in fp16).",
+                  "The `.om` files go to the folder given as argument (else `$OM_DIR`, else `<package>-om` beside the",
+                  "package), never into the package, so `npuport verify` keeps passing. Generated, not run, by npuport:", ""]
+        lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()} [OM_DIR]`" for path in atc]
     if triton:
-        lines += ["", "## Triton Inference Server", "",
-                  "`triton/` is a model repository (one model per dynamic variant with dynamic batching; one per bucket",
-                  "for static variants):", "", "```bash",
-                  "tritonserver --model-repository=$PWD/triton", "```"]
-        if info.device.startswith("npu"):
-            lines += ["", "Triton has no Ascend backend: on an NPU machine serve with `npuport serve` instead."]
+        lines += readme_lines(manifest, model, info.device)
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from npuport.core.files import atomic_path
 from npuport.report.sources import Gathered, Row
 
 COLOURS = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c", "int8": "#d62728"}
-MARKERS = {"onnx": "o", "torchscript": "s"}
+MARKERS = {"onnx": "o", "torchscript": "s", "torchexport": "^"}
 # Label positions beside a marker, (side, line): side ±1 = right/left of its edge, line = label heights up (+)
 # or down (-); tried in order until the label overlaps no marker and no label already placed.
 OFFSETS = [(1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (1, 2), (1, -2), (-1, 2), (-1, -2), (1, 3), (1, -3)]

@@ -4,10 +4,19 @@ and a missing one is a BackendUnavailableError naming what to install — never 
 NPU status: the npu branches (torch_npu import, `torch.npu.is_available`, CANNExecutionProvider) follow
 torch_npu's and onnxruntime-cann's documented APIs but have NOT been run on Ascend hardware by this project;
 tests exercise their decisions (what is missing → which error) only.
+
+Good manners on a shared CPU: idle worker threads of ONNX Runtime and torch (OpenMP) spin, busy-waiting for the next
+task, which on a machine that runs anything else steals the cores the work needs (2 threads on a busy 2-core machine:
+ORT 24 ms per MiniLM call spinning, 14 ms not; torch 492 ms against 54 ms with a passive wait policy, issue 16). So
+they do not spin unless asked (`--spin`, NPUPORT_SPIN=1): CPU sessions get ORT's allow_spinning=0, torch gets
+OMP_WAIT_POLICY=PASSIVE — which libgomp reads once, when torch loads, so it is set before torch is imported or not at
+all (a user's own OMP_WAIT_POLICY wins). benchmarks/threads.py measures both ways.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -18,6 +27,33 @@ if TYPE_CHECKING:
     import torch
 
 ORT_PACKAGE = {"cuda": "onnxruntime-gpu", "npu": "onnxruntime-cann (it replaces the onnxruntime package)"}
+SPIN_ENV = "NPUPORT_SPIN"
+ORT_SPINNING = ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning")
+
+
+def spinning() -> bool:
+    """Whether idle worker threads may spin: only when asked (NPUPORT_SPIN=1, which `--spin` sets)."""
+    return os.environ.get(SPIN_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def set_spinning(spin: bool) -> str:
+    """`--spin` or not, for this process and the ones it starts; returns torch's wait policy (see torch_wait_policy)."""
+    if spin:
+        os.environ[SPIN_ENV] = "1"
+    return torch_wait_policy()
+
+
+def torch_wait_policy() -> str:
+    """OMP_WAIT_POLICY=PASSIVE before torch loads, unless spinning is asked or the user chose a policy; the policy torch
+    runs with ("default": libgomp's, which spins a while, when torch was imported before npuport could set it)."""
+    if not spinning() and "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return os.environ.get("OMP_WAIT_POLICY", "default")
+
+
+def ort_thread_config(device: Device) -> dict[str, str]:
+    """Session config entries for `device`: on the CPU, intra- and inter-op threads that do not spin unless asked."""
+    return {} if device.type != "cpu" or spinning() else dict.fromkeys(ORT_SPINNING, "0")
 
 
 def import_torch_npu() -> None:
@@ -35,6 +71,7 @@ def import_torch_npu() -> None:
 
 def torch_device(device: Device) -> torch.device:
     """The torch.device for `device`, after checking it really exists."""
+    torch_wait_policy()
     import torch
 
     if device.type == "cuda":
@@ -72,7 +109,7 @@ def ort_providers(device: Device, available: list[str] | None = None) -> list[tu
 def check_available(device: Device, formats: Iterable[str]) -> None:
     """Fail now, before slow work, when `device` cannot run variants of these formats (what `load` would find)."""
     formats = set(formats)
-    if "torchscript" in formats:
+    if formats & {"torchscript", "torchexport"}:
         torch_device(device)
     if "onnx" in formats:
         ort_providers(device)

@@ -17,10 +17,12 @@ from pathlib import Path
 from npuport.core.archive import unpacked
 from npuport.core.devices import Device, DeviceType
 from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
+from npuport.core.extras import needs_extra
 from npuport.core.manifest import MANIFEST_NAME, Bucket, Manifest, TensorSpec, Variant
 from npuport.core.sums import SUMS_FILE, check_listed, find_sums
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
+from npuport.runtime.export_runner import ExportedProgramRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
@@ -107,18 +109,22 @@ def _runners(root: Path, variant: Variant, device: Device, threads: int | None) 
 
 def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu"),
                threads: int | None = None) -> Runner:
-    """The runner of one variant file: ONNX Runtime for .onnx, torch for TorchScript (not yet activated)."""
+    """The runner of one variant file: ONNX Runtime for .onnx, torch for TorchScript and .pt2 (not yet activated)."""
     if fmt == "onnx":
         return OrtRunner(path, inputs, outputs, device, threads)
+    if fmt == "torchexport":
+        return ExportedProgramRunner(path, inputs, outputs, device)
     return TorchScriptRunner(path, inputs, outputs, device)
 
 
 def _activate(runners: list[Runner]) -> None:
     """Activate all now (errors belong to load time); on failure release the ones already active. A file the engine
-    cannot load (its hash matched, so the manifest vouched for bad bytes) is one ManifestError line naming it."""
+    cannot load (its hash matched, so the manifest vouched for bad bytes) is one ManifestError line naming it; one whose
+    engine is missing (torch, in the base install) names the extra that brings it."""
     try:
         for runner in runners:
-            runner.activate()
+            with needs_extra(runner.name):
+                runner.activate()
     except BaseException as exc:
         for runner in runners:
             runner.deactivate()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from npuport.core.devices import Device
 from npuport.core.errors import ManifestError
 from npuport.core.manifest import TensorSpec
-from npuport.runtime.backends import ort_providers
+from npuport.runtime.backends import ort_providers, ort_thread_config
 from npuport.runtime.runner import Runner
 
 # ONNX Runtime's CPU SkipLayerNormalization kernel is several times slower than the Add + LayerNormalization it
@@ -19,6 +20,25 @@ from npuport.runtime.runner import Runner
 CPU_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 _ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "bfloat16": "tensor(bfloat16)",
               "int64": "tensor(int64)", "int32": "tensor(int32)"}  # a manifest's dtype → ONNX Runtime's name for it
+
+
+def session_options(device: Device, threads: int | None) -> Any:
+    """ONNX Runtime session options as npuport runs every session: `threads` intra-op threads (None: every core), one
+    inter-op thread, all graph optimizations, and on the CPU threads that do not spin unless asked (backends)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    for key, value in ort_thread_config(device).items():
+        options.add_session_config_entry(key, value)
+    return options
+
+
+def disabled_optimizers(device: Device) -> list[str]:
+    return CPU_DISABLED_OPTIMIZERS if device.type == "cpu" else []
 
 
 class OrtRunner(Runner):
@@ -41,13 +61,8 @@ class OrtRunner(Runner):
         import onnxruntime as ort
 
         providers = ort_providers(self.device)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        disabled = CPU_DISABLED_OPTIMIZERS if self.device.type == "cpu" else []
-        self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
-                                             disabled_optimizers=disabled)
+        self._session = ort.InferenceSession(str(self.path), sess_options=session_options(self.device, self.threads),
+                                             providers=providers, disabled_optimizers=disabled_optimizers(self.device))
         self.providers = self._session.get_providers()
         self._check_names()
         if self.device.type != "cpu" and self.providers[0] != providers[0][0]:

@@ -28,11 +28,13 @@ def set_npu_compile_mode(static_shapes: bool) -> None:
 
 
 class TorchScriptRunner(Runner):
+    KIND = "torchscript"
+
     def __init__(self, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu")) -> None:
-        super().__init__(f"torchscript:{path.name}@{device}", inputs, outputs)
+        super().__init__(f"{self.KIND}:{path.name}@{device}", inputs, outputs)
         self.path = path
         self.device = device
-        self._module: torch.jit.ScriptModule | None = None
+        self._module: torch.nn.Module | None = None
         self._torch_device: torch.device | None = None
 
     def _static_shapes(self) -> bool:

@@ -1,8 +1,11 @@
-"""The ASGI app (Starlette): POST /predict through the micro-batcher, GET /health, /metadata and /metrics.
+"""The ASGI app (Starlette): POST /predict through the micro-batcher, GET /health, /metadata and /metrics, and the
+Open Inference Protocol v2 (`oip`: /v2/health/*, /v2/models/{name}[/ready|/infer]) through the same batcher,
+limits and metrics.
 
 Every error is a JSON object {"error": message, "code": …} (plus "limit" and "max" when a limit was hit) with
 its status: 400 malformed JSON, 408 the body took longer than body_timeout_s, 413 over a limit, 422 invalid
-contents, 429 queue full, 500 inference failed for the request (run on its own), 503 shutting down. The app is
+contents, 429 queue full, 500 inference failed for the request (run on its own), 503 shutting down; on the v2
+endpoints only {"error": message}, with the same statuses (invalid v2 requests are 400, an unknown model 404). The app is
 built around an already loaded Classifier (load errors belong to the caller); warm-up runs after the server starts
 listening, and /health says 503 until it is done.
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +29,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from npuport import __version__
+from npuport.serve import oip
 from npuport.serve.batcher import Closed, InferenceFailed, MicroBatcher, QueueFull
 from npuport.serve.config import ServeConfig, fit_batching
 from npuport.serve.metadata import metadata, warm_up
 from npuport.serve.metrics import ServeMetrics
-from npuport.serve.request import RequestError, over_limit, parse_predict
+from npuport.serve.request import PredictRequest, RequestError, over_limit, parse_predict
 
 if TYPE_CHECKING:
-    from npuport.runtime.classifier import Classifier
+    from npuport.runtime.classifier import Classifier, Prediction
 
 log = logging.getLogger("npuport.serve")
 DRAIN_UPLOAD_GRACE_S = 1.0
@@ -52,6 +57,7 @@ class _Service:
         self.batcher = MicroBatcher(classifier, self.max_batch_size, self.batching.max_wait_ms, config.max_queue,
                                     self.metrics)
         self.about = metadata(classifier, config, self.batching)
+        self.model_name = config.model_name or "model"
         self.ready = False
         self.closing = False
         self.draining = False
@@ -60,10 +66,21 @@ class _Service:
         self._uploads: set[asyncio.Timeout] = set()  # the deadlines of bodies being read
 
     async def predict(self, request: Request) -> Response:
+        return await self._answer("/predict", request, self._predict)
+
+    async def infer(self, request: Request) -> Response:
+        return await self._answer("/v2/models/{name}/infer", request, self._infer, v2=True)
+
+    async def _answer(self, endpoint: str, request: Request, handle: Callable[[Request], Awaitable[dict[str, Any]]],
+                      v2: bool = False) -> Response:
+        """Run one classification request with the metrics every such endpoint keeps; errors in its form."""
         started = time.perf_counter()
         self.metrics.in_flight.inc()
+        headers = None
         try:
-            status, body, headers = await self._predict(request)
+            status, body = 200, await handle(request)
+        except RequestError as exc:
+            status, body, headers = exc.status, exc.body, exc.headers
         except asyncio.CancelledError:
             # only uvicorn cancels a request, when the drain runs out: answer that (not a bare 500) if still possible
             self.cancelled += 1
@@ -77,7 +94,9 @@ class _Service:
             self.metrics.in_flight.dec()
         if status != 200:
             self.metrics.errors.labels(body["code"]).inc()
-        self.metrics.requests.labels("/predict", str(status)).inc()
+            if v2:
+                body = oip.error_body(body)
+        self.metrics.requests.labels(endpoint, str(status)).inc()
         self.metrics.latency.observe(time.perf_counter() - started)
         return JSONResponse(body, status, headers)
 
@@ -110,35 +129,89 @@ class _Service:
             raise RequestError(408, "request_timeout", f"the body did not arrive within {limit:g} s: the limit "
                                f"body_timeout_s is {limit:g}", headers=CLOSE, limit="body_timeout_s", max=limit) from None
 
-    async def _predict(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    async def _predict(self, request: Request) -> dict[str, Any]:
         source = self.classifier.manifest.source
+        parsed = parse_predict(await self._body(request), self.classifier.labels, source.threshold, self.config.limits)
+        predictions = await self._classify(parsed)
+        return {"variant": self.classifier.variant_id, "predictions": [p.to_dict() for p in predictions]}
+
+    async def _infer(self, request: Request) -> dict[str, Any]:
+        self._check_model(request)
+        body = await self._body(request)
+        infer = oip.parse_infer(body, request.headers.get(oip.HEADER_LENGTH), self.classifier.labels,
+                                self.classifier.manifest.source.threshold, self.config.limits)
+        return oip.infer_response(self.model_name, infer, await self._classify(infer.request))
+
+    async def _body(self, request: Request) -> bytes:
         try:
-            body = await self._receive(request)
-            parsed = parse_predict(body, self.classifier.labels, source.threshold, self.config.limits)
-            predictions = await self.batcher.predict(parsed)
-        except RequestError as exc:
-            return exc.status, exc.body, exc.headers
-        except QueueFull as exc:
-            return 429, {"error": str(exc), "code": "queue_full", "limit": "max_queue", "max": self.config.max_queue}, \
-                {"Retry-After": "1"}
-        except Closed as exc:
-            return 503, {"error": str(exc), "code": "shutting_down"}, None
-        except InferenceFailed as exc:
-            return 500, {"error": str(exc), "code": "inference_failed"}, None
+            return await self._receive(request)
         except ClientDisconnect:
-            return 400, {"error": "the client disconnected before sending the whole body", "code": "client_disconnected"}, None
-        return 200, {"variant": self.classifier.variant_id, "predictions": [p.to_dict() for p in predictions]}, None
+            raise RequestError(400, "client_disconnected", "the client disconnected before sending the whole body") from None
+
+    async def _classify(self, parsed: PredictRequest) -> list[Prediction]:
+        """The request's predictions from the micro-batcher; its refusals as RequestErrors."""
+        try:
+            return await self.batcher.predict(parsed)
+        except QueueFull as exc:
+            raise RequestError(429, "queue_full", str(exc), {"Retry-After": "1"}, limit="max_queue",
+                               max=self.config.max_queue) from None
+        except Closed as exc:
+            raise RequestError(503, "shutting_down", str(exc)) from None
+        except InferenceFailed as exc:
+            raise RequestError(500, "inference_failed", str(exc)) from None
+
+    def _check_model(self, request: Request) -> None:
+        name = request.path_params["name"]
+        if name != self.model_name:
+            raise RequestError(404, "unknown_model", f"unknown model {name!r}: this server serves {self.model_name!r}")
 
     async def health(self, request: Request) -> Response:
-        if self.warmup_error is not None:
-            status, body = 503, {"status": "failed", "error": self.warmup_error}
-        elif self.closing or self.draining:
-            status, body = 503, {"status": "shutting down"}
-        elif not self.ready:
-            status, body = 503, {"status": "warming up"}
-        else:
-            status, body = 200, {"status": "ready", "variant": self.classifier.variant_id, "device": str(self.classifier.device)}
+        status, body = self._readiness()
+        if status == 200:
+            body |= {"variant": self.classifier.variant_id, "device": str(self.classifier.device)}
         self.metrics.requests.labels("/health", str(status)).inc()
+        return JSONResponse(body, status)
+
+    def _readiness(self) -> tuple[int, dict[str, Any]]:
+        if self.warmup_error is not None:
+            return 503, {"status": "failed", "error": self.warmup_error}
+        if self.closing or self.draining:
+            return 503, {"status": "shutting down"}
+        if not self.ready:
+            return 503, {"status": "warming up"}
+        return 200, {"status": "ready"}
+
+    async def v2_server(self, request: Request) -> Response:
+        return self._v2_get("/v2", {"name": "npuport", "version": __version__, "extensions": []})
+
+    async def v2_live(self, request: Request) -> Response:
+        return self._v2_get("/v2/health/live", {"live": True})
+
+    async def v2_ready(self, request: Request) -> Response:
+        status, body = self._readiness()
+        return self._v2_get("/v2/health/ready", {"ready": True} if status == 200 else _not_ready(body), status)
+
+    async def v2_model(self, request: Request) -> Response:
+        return self._v2_model_get("/v2/models/{name}", request,
+                                  lambda: (200, oip.model_metadata(self.model_name, len(self.classifier.labels))))
+
+    async def v2_model_ready(self, request: Request) -> Response:
+        def ready() -> tuple[int, dict[str, Any]]:
+            status, body = self._readiness()
+            return status, {"name": self.model_name, "ready": True} if status == 200 else _not_ready(body)
+
+        return self._v2_model_get("/v2/models/{name}/ready", request, ready)
+
+    def _v2_model_get(self, endpoint: str, request: Request, answer: Callable[[], tuple[int, dict[str, Any]]]) -> Response:
+        try:
+            self._check_model(request)
+        except RequestError as exc:
+            return self._v2_get(endpoint, oip.error_body(exc.body), exc.status)
+        status, body = answer()
+        return self._v2_get(endpoint, body, status)
+
+    def _v2_get(self, endpoint: str, body: dict[str, Any], status: int = 200) -> Response:
+        self.metrics.requests.labels(endpoint, str(status)).inc()
         return JSONResponse(body, status)
 
     async def metadata(self, request: Request) -> Response:
@@ -183,11 +256,22 @@ def create_app(classifier: Classifier, config: ServeConfig | None = None) -> Sta
         Route("/health", service.health, methods=["GET"]),
         Route("/metadata", service.metadata, methods=["GET"]),
         Route("/metrics", service.prometheus, methods=["GET"]),
+        Route("/v2", service.v2_server, methods=["GET"]),
+        Route("/v2/health/live", service.v2_live, methods=["GET"]),
+        Route("/v2/health/ready", service.v2_ready, methods=["GET"]),
+        Route("/v2/models/{name}", service.v2_model, methods=["GET"]),
+        Route("/v2/models/{name}/ready", service.v2_model_ready, methods=["GET"]),
+        Route("/v2/models/{name}/infer", service.infer, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=service.lifespan,
                     exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.state.service = service
     return app
+
+
+def _not_ready(health: dict[str, Any]) -> dict[str, Any]:
+    """Why the server is not ready, in v2's error form."""
+    return {"error": health.get("error") or health["status"]}
 
 
 def _shorten(deadline: asyncio.Timeout, seconds: float) -> None:

@@ -51,6 +51,7 @@ class ServeConfig:
     limits: Limits = Limits()
     warmup: bool = True
     timeouts: Timeouts = Timeouts()
+    model_name: str | None = None  # the v2 endpoints' model name; None: the served directory's name, else "model"
 
     def check(self) -> ServeConfig:
         for name, value, least in (("max_batch_size", self.max_batch_size, 1), ("max_queue", self.max_queue, 1),

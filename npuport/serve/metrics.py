@@ -17,7 +17,7 @@ class ServeMetrics:
         self.requests = Counter("npuport_requests", "HTTP requests answered, by endpoint and status code.",
                                 ["endpoint", "status"], registry=r)
         self.errors = Counter("npuport_errors", "Requests answered with an error, by reason.", ["reason"], registry=r)
-        self.latency = Histogram("npuport_request_latency_seconds", "POST /predict time from arrival to answer.",
+        self.latency = Histogram("npuport_request_latency_seconds", "POST /predict and v2 infer time from arrival to answer.",
                                  buckets=LATENCY_BUCKETS, registry=r)
         self.batch_texts = Histogram("npuport_batch_size_texts", "Texts per inference batch.",
                                      buckets=SIZE_BUCKETS, registry=r)
@@ -30,7 +30,7 @@ class ServeMetrics:
         self.queue_requests = Gauge("npuport_queue_depth_requests", "Requests waiting for a batch.", registry=r)
         self.queue_texts = Gauge("npuport_queue_depth_texts", "Texts waiting for a batch (bounded by max_queue).",
                                  registry=r)
-        self.in_flight = Gauge("npuport_requests_in_flight", "POST /predict requests received and not yet answered.",
+        self.in_flight = Gauge("npuport_requests_in_flight", "POST /predict and v2 infer requests received and not yet answered.",
                                registry=r)
         self.ready = Gauge("npuport_ready", "1 once the model is loaded and warmed up.", registry=r)
 

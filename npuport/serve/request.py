@@ -45,6 +45,23 @@ class PredictRequest:
 
 
 def parse_predict(body: bytes, labels: Sequence[str], default_threshold: float, limits: Limits) -> PredictRequest:
+    data = json_object(body, limits, 'a JSON object like {"texts": ["…"]}')
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise _invalid(f"unknown field(s) {', '.join(map(repr, unknown))}; expected {', '.join(FIELDS)}")
+    texts = data.get("texts")
+    if not isinstance(texts, list):
+        raise _invalid('"texts" must be a list of strings')
+    texts = checked_texts(texts, limits)
+    try:
+        thresholds = resolve_thresholds(data.get("threshold"), list(labels), default_threshold)
+    except InputError as exc:
+        raise _invalid(str(exc)) from None
+    return PredictRequest(texts, thresholds, _top_k(data.get("top_k")))
+
+
+def json_object(body: bytes, limits: Limits, expected: str) -> dict[str, Any]:
+    """The body as a JSON object: 413 over max_body_bytes, 400 when not UTF-8 JSON or not `expected` (an object)."""
     if len(body) > limits.max_body_bytes:
         raise over_limit(f"the body has {len(body)} bytes", "max_body_bytes", limits.max_body_bytes)
     try:
@@ -53,27 +70,23 @@ def parse_predict(body: bytes, labels: Sequence[str], default_threshold: float, 
         detail = {UnicodeDecodeError: "not UTF-8", RecursionError: "nested too deeply"}.get(type(exc)) or str(exc)
         raise RequestError(400, "malformed_json", f"the body is not valid JSON: {detail}") from None
     if not isinstance(data, dict):
-        raise RequestError(400, "malformed_json", 'the body must be a JSON object like {"texts": ["…"]}')
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise _invalid(f"unknown field(s) {', '.join(map(repr, unknown))}; expected {', '.join(FIELDS)}")
-    texts = data.get("texts")
-    if not isinstance(texts, list):
-        raise _invalid('"texts" must be a list of strings')
+        raise RequestError(400, "malformed_json", f"the body must be {expected}")
+    return data
+
+
+def checked_texts(texts: list[Any], limits: Limits, invalid_status: int = 422) -> list[str]:
+    """`texts` within max_texts_per_request and max_chars_per_text (413), each a string the tokenizer takes
+    (else `invalid_status`)."""
     if len(texts) > limits.max_texts:
         raise over_limit(f"{len(texts)} texts in one request", "max_texts_per_request", limits.max_texts)
     try:
         texts = check_texts(texts)
     except InputError as exc:
-        raise _invalid(str(exc)) from None
+        raise RequestError(invalid_status, "invalid_request", str(exc)) from None
     for index, text in enumerate(texts):
         if len(text) > limits.max_chars:
             raise over_limit(f"text {index} has {len(text)} characters", "max_chars_per_text", limits.max_chars)
-    try:
-        thresholds = resolve_thresholds(data.get("threshold"), list(labels), default_threshold)
-    except InputError as exc:
-        raise _invalid(str(exc)) from None
-    return PredictRequest(texts, thresholds, _top_k(data.get("top_k")))
+    return texts
 
 
 def _top_k(value: object) -> int | None:

@@ -11,6 +11,7 @@ signal. The deadlines on slow clients: npuport.serve.transport.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import logging
 import os
@@ -67,6 +68,8 @@ def serve(
     """Load `path` (artifacts or package), listen on host:port and serve until SIGTERM / Ctrl+C."""
     check_installed()
     config = (config or ServeConfig()).check()
+    if config.model_name is None:
+        config = dataclasses.replace(config, model_name=served_name(path))
     from npuport.runtime import load
     from npuport.serve.app import create_app
     from npuport.serve.transport import make_server
@@ -107,6 +110,11 @@ def serve(
                      "drain were cancelled")
         else:
             announce("stopped: every request in flight was answered")
+
+
+def served_name(path: str | Path) -> str:
+    """The v2 model name of a served directory or .tar.gz package: its name without the suffix."""
+    return Path(path).resolve().name.removesuffix(".tar.gz") or "model"
 
 
 def serving_threads() -> int:

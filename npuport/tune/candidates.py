@@ -1,7 +1,7 @@
 """Candidate files: the fp32 ONNX with every weighted op in the target precision except the nodes kept in fp32.
 
-int8 is ONNX Runtime's static quantization in QDQ form (QuantizeLinear/DequantizeLinear pairs around MatMul, Gemm
-and the embedding Gather): activation ranges calibrated on texts, weights per channel, in the same portable scheme as
+int8 is ONNX Runtime's static quantization in QDQ form (QuantizeLinear/DequantizeLinear pairs around the weighted
+MatMuls, Gemm and the embedding Gather): activation ranges calibrated on texts, weights per channel, in the same portable scheme as
 convert's dynamic int8 (`convert.quantize.SCHEMES`: uint8 weights by default, so nothing saturates on AVX2). QDQ is
 also the form TensorRT, ORT's CUDA provider and Ascend's AMCT flow consume. fp16 is convert's fp16 conversion with
 the kept nodes blocked (they compute in fp32 between Casts).
@@ -32,6 +32,7 @@ def int8_qdq(base: Path, out: Path, feeds: Any, kept: list[str], calibration: st
             return feeds.get_next()
 
     dtype, reduce_range, _ = SCHEMES[weights]
+    excluded = kept + _activation_products(base)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[calibration]
     feeds.rewind()
@@ -40,8 +41,18 @@ def int8_qdq(base: Path, out: Path, feeds: Any, kept: list[str], calibration: st
         warnings.simplefilter("ignore")
         quantize_static(str(base), str(tmp), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=QUANTIZED_OPS,
                         per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, nodes_to_exclude=kept,
+                        weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, nodes_to_exclude=excluded,
                         calibrate_method=method, extra_options={"CalibMovingAverage": False})
+
+
+def _activation_products(base: Path) -> list[str]:
+    """MatMuls of two activations (attention's QK^T and its weighted sum of V): per-tensor static ranges on both sides
+    cost more parity than they buy (dynamic quantization leaves them in fp32 too), so they stay fp32."""
+    import onnx
+
+    model = onnx.load(str(base), load_external_data=False)
+    weights = {init.name for init in model.graph.initializer}
+    return [node.name for node in model.graph.node if node.op_type == "MatMul" and not weights & set(node.input)]
 
 
 def fp16_kept(base: Path, out: Path, kept: list[str]) -> None:

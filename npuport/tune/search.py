@@ -15,12 +15,14 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from npuport.convert.check import TOLERANCE
 from npuport.convert.quantize import quantize_dynamic_int8
+from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import artifacts_lock, atomic_path, fresh_directory, write_text_atomic
@@ -32,6 +34,7 @@ from npuport.runtime.loader import runner_for
 from npuport.runtime.runner import Runner
 from npuport.tune.calibration import Feeds, calibration_texts, fingerprint
 from npuport.tune.candidates import CALIBRATIONS, fp16_kept, int8_qdq
+from npuport.tune.smoothing import ALPHAS, Smoothing, activation_ranges, choose_alpha, smooth
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import golden_reference, judge_file
 
@@ -54,6 +57,7 @@ class TuneResult:
     steps: list[TuningStep]
     kept: list[str]
     calibration: str | None
+    smoothing: str | None = None  # int8: the SmoothQuant α of the chosen method and how it was chosen
     keep_list: Path | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -75,23 +79,25 @@ def tune(
     calibration: str = "minmax",
     int8_weights: str = "uint8",
     method: str = "auto",
+    smoothing: str = "auto",
     profiles: dict[str, Profile] | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
     max_steps: int = MAX_STEPS,
 ) -> TuneResult:
-    """Build `onnx-<precision>-tuned` in the artifacts at `path` (see module doc); `texts` calibrate static int8; at
-    most `max_steps` candidates per method."""
+    """Build `onnx-<precision>-tuned` in the artifacts at `path` (see module doc); `texts` calibrate int8 (ranges and
+    smoothing); `smoothing` is auto (α chosen on those texts), off, or an α; at most `max_steps` candidates per method."""
     if precision not in PRECISIONS:
         raise InputError(f"tune builds {' or '.join(PRECISIONS)}, not {precision!r} (bf16 is TorchScript-only; see README)")
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     if calibration not in CALIBRATIONS:
         raise InputError(f"--calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
+    alphas = _alphas(smoothing)
     root = Path(path)
     with artifacts_lock(root):  # tune writes a variant into the artifacts: one writer at a time (convert holds it too)
         tuner = _Tuner(root, precision, (profiles or DEFAULT_PROFILES)[precision], threads, reporter(progress), max_steps)
-        return tuner.run(texts, calibration, int8_weights, method)
+        return tuner.run(texts, calibration, int8_weights, method, alphas)
 
 
 class _Tuner:
@@ -110,24 +116,27 @@ class _Tuner:
             self.examiner = Examiner(root, self.manifest, None, profile)
             self.reference = golden_reference(root, self.manifest).logits
 
-    def run(self, texts: list[str] | None, calibration: str, int8_weights: str, method: str) -> TuneResult:
+    def run(self, texts: list[str] | None, calibration: str, int8_weights: str, method: str,
+            alphas: tuple[float, ...]) -> TuneResult:
         methods = {"int8": {"auto": ["dynamic", "static-qdq"], "dynamic": ["dynamic"], "static": ["static-qdq"]}[method],
                    "fp16": ["fp16-keep-fp32"]}[self.precision]
         chosen: list[str] = []
         source, feeds = None, None
-        if "static-qdq" in methods:
+        if self.precision == "int8":  # ranges for static QDQ and for smoothing, from texts the gate does not judge on
             chosen, source = calibration_texts(self.manifest.source.labels, texts)
             feeds = Feeds(self.root, self.manifest, chosen)
         scratch = fresh_directory(self.root / ".tune")
         try:
             with step(self.notify, "fp32 export in standard ops"):
                 base = _export_unfused(self.manifest, self.base, self.examiner, scratch / "base.onnx")
-            builders: dict[str, Callable[[Path, list[str]], None]] = {
-                "dynamic": lambda out, kept: quantize_dynamic_int8(base, out, kept, int8_weights),
-                "static-qdq": lambda out, kept: int8_qdq(base, out, feeds, kept, calibration, int8_weights),
-                "fp16-keep-fp32": lambda out, kept: fp16_kept(base, out, kept),
+            builders: dict[str, Callable[[Path, Path, list[str]], None]] = {
+                "dynamic": lambda src, out, kept: quantize_dynamic_int8(src, out, kept, int8_weights),
+                "static-qdq": lambda src, out, kept: int8_qdq(src, out, feeds, kept, calibration, int8_weights),
+                "fp16-keep-fp32": lambda src, out, kept: fp16_kept(src, out, kept),
             }
-            searches = {name: self._search(name, builders[name], scratch) for name in methods}
+            smoothed = {name: self._smooth(base, feeds, builders[name], alphas, scratch / name) if feeds and alphas
+                        else (base, Smoothing(None, {})) for name in methods}
+            searches = {name: self._search(name, partial(builders[name], smoothed[name][0]), scratch) for name in methods}
             result = TuneResult(self.root, self.precision, self.base.id, None,
                                 [s for name in methods for s in searches[name][0]], [],
                                 f"{calibration}, {source}" if source else None)
@@ -136,18 +145,37 @@ class _Tuner:
                 name, (tried, kept, candidate) = min(
                     passing, key=lambda item: (item[1][0][-1].bytes, -item[1][0][-1].speed_vs_fp32))
                 static = name == "static-qdq"
+                smoothing = smoothed[name][1].label if self.precision == "int8" else None
+                calibrated = static or smoothed[name][1].alpha is not None
                 recipe = Tuning(base=f"{self.base.id} (re-exported in standard ops)", method=name,  # type: ignore[arg-type]
-                                calibration=calibration if static else None, calibration_texts=source if static else None,
-                                calibration_sha256=fingerprint(chosen) if static else None, kept_fp32=kept,
-                                steps=result.steps)
+                                calibration=calibration if static else None, calibration_texts=source if calibrated else None,
+                                calibration_sha256=fingerprint(chosen) if calibrated else None, smoothing=smoothing,
+                                kept_fp32=kept, steps=result.steps)
                 assert candidate is not None
-                result.kept = kept
+                result.kept, result.smoothing = kept, smoothing
                 result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], int8_weights)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             if self._fp32 is not None:
                 self._fp32.deactivate()
         return result
+
+    def _smooth(self, base: Path, feeds: Feeds, build: Callable[[Path, Path, list[str]], None], alphas: tuple[float, ...],
+                scratch: Path) -> tuple[Path, Smoothing]:
+        """The base this method quantizes: smoothed with the α (of `alphas`, or none) whose all-int8 file stays closest
+        to fp32 on the calibration texts, or with the one α given."""
+        scratch.mkdir()
+        with step(self.notify, f"smoothing for {Path(scratch).name}: α of {', '.join(map(str, alphas))}"):
+            ranges = activation_ranges(base, feeds.batches, self.threads)
+            if len(alphas) == 1:
+                return smooth(base, scratch / "smoothed.onnx", ranges, alphas[0]), Smoothing(alphas[0], {})
+
+            def probabilities(path: Path) -> np.ndarray:
+                with runner_for(path, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads) as runner:
+                    logits = [runner.infer(feed) for feed in feeds.batches]
+                return np.concatenate([to_probabilities(batch, self.manifest.source.activation) for batch in logits])
+
+            return choose_alpha(base, ranges, lambda src, out: build(src, out, []), probabilities, scratch, alphas)
 
     def _search(self, method: str, build: Callable[[Path, list[str]], None],
                 scratch: Path) -> tuple[list[TuningStep], list[str], Path | None]:
@@ -255,6 +283,21 @@ def _export_unfused(manifest: Manifest, base: Variant, examiner: Examiner, path:
     return path
 
 
+def _alphas(smoothing: str) -> tuple[float, ...]:
+    """--smoothing: auto → every α of ALPHAS (the best is chosen), off → none, a number → that α."""
+    if smoothing == "auto":
+        return ALPHAS
+    if smoothing == "off":
+        return ()
+    try:
+        alpha = float(smoothing)
+    except ValueError:
+        alpha = -1.0
+    if not 0.0 < alpha < 1.0:
+        raise InputError(f"--smoothing must be auto, off or an α between 0 and 1, got {smoothing!r}")
+    return (alpha,)
+
+
 def _base(manifest: Manifest) -> Variant:
     for variant in manifest.variants:
         if (variant.format, variant.precision, variant.shape) == ("onnx", "fp32", "dynamic"):
@@ -264,20 +307,47 @@ def _base(manifest: Manifest) -> Variant:
 
 
 def _next_block(layers: list[LayerError], side: object, precision: str, kept: list[str]) -> tuple[str, list[str]] | None:
-    """The block to keep in fp32 next: the first past the budget with nodes still in `precision`, else the one that
-    adds the most relative error to what it receives; None when no block has anything left to keep."""
-    lowered = _lowered(side.graph, precision)  # type: ignore[attr-defined]
-
-    def fresh(layer: LayerError) -> list[str]:
-        names = (_base_name(name) for op, name in side.suspects(layer.probe))  # type: ignore[attr-defined]
-        return list(dict.fromkeys(name for name in names if name in lowered and name not in kept))
-
+    """The nodes to keep in fp32 next: those of the first block past the budget that are still in `precision`, else of
+    the block that adds the most relative error to what it receives; None when nothing is left to keep. A node whose
+    weights are more than HEAVY of the model's (the word embeddings of a small encoder: 40% of MiniLM) waits until no
+    lighter node is left: keeping it in fp32 would undo most of what the precision saves."""
+    graph = side.graph  # type: ignore[attr-defined]
+    lowered = _lowered(graph, precision)
+    weight_bytes = _weight_bytes(graph)
+    limit = HEAVY * (sum(weight_bytes.values()) or 1)
     added = {layer.probe.module: layer.max_rel_error - (before.max_rel_error if before else 0.0)
              for before, layer in zip([None, *layers[:-1]], layers)}
-    candidates = [layer for layer in layers if layer.past_budget and fresh(layer) and layer.probe.module != LOGITS]
-    if not candidates:
-        candidates = sorted((layer for layer in layers if fresh(layer)), key=lambda layer: -added[layer.probe.module])
-    return (candidates[0].probe.label, fresh(candidates[0])) if candidates else None
+
+    def fresh(layer: LayerError, light: bool) -> list[str]:
+        names = (_base_name(name) for op, name in side.suspects(layer.probe))  # type: ignore[attr-defined]
+        return list(dict.fromkeys(name for name in names if name in lowered and name not in kept
+                                  and (not light or weight_bytes.get(name, 0) <= limit)))
+
+    for light in (True, False):
+        candidates = [layer for layer in layers if layer.past_budget and fresh(layer, light) and layer.probe.module != LOGITS]
+        if not candidates:
+            candidates = sorted((layer for layer in layers if fresh(layer, light)), key=lambda layer: -added[layer.probe.module])
+        if candidates:
+            return candidates[0].probe.label, fresh(candidates[0], light)
+    return None
+
+
+HEAVY = 0.25  # share of the model's weight bytes above which a block is kept in fp32 only when nothing lighter is left
+
+
+def _weight_bytes(graph: object) -> dict[str, int]:
+    """Bytes of the constant inputs of each node (by its name in the fp32 graph)."""
+    sizes = {init.name: len(init.raw_data) or 4 * int(np.prod(init.dims))
+             for init in graph.initializer}  # type: ignore[attr-defined]
+    producers = {output: node for node in graph.node for output in node.output}  # type: ignore[attr-defined]
+
+    def constant(name: str) -> int:  # a weight, or a weight behind its DequantizeLinear
+        if name in sizes:
+            return sizes[name]
+        node = producers.get(name)
+        return sizes.get(node.input[0], 0) if node is not None and node.op_type == "DequantizeLinear" else 0
+
+    return {_base_name(node.name): sum(constant(i) for i in node.input) for node in graph.node}  # type: ignore[attr-defined]
 
 
 INTEGER_OPS = ("MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul", "QGemm", "QAttention", "QEmbedLayerNormalization")

@@ -2,14 +2,15 @@
 
 Hub downloads are impossible here. A randomly initialised encoder at the default init range (0.02) gives
 nearly the same features for every text (every probability ≈ 0.5, one top-1 for all texts), so parity on
-decisions would measure nothing. Three recipes (DESIGN.md):
+decisions would measure nothing. Three recipes (DESIGN.md), and none:
 - finetune: small models are trained on the bundled corpus (about a minute for StructBERT-tiny), which gives
   a really trained, well-conditioned classifier (fp16 behaves as on a real model);
 - finetune-top: for RoBERTa-base, too big to train here, the last encoder layer and the head are trained on
   cached hidden states of the random layers below;
 - ridge: a ridge-regularised head fitted on the encoder's features, which keeps head weights small enough
   that float noise in the features cannot swing the logits: MiniLM (real pretrained features) and the
-  tests' tiny models (a wider init range for their random encoders).
+  tests' tiny models (a wider init range for their random encoders);
+- none: the random init as it is, for tests where only fp32 parity matters (which model types convert).
 `decisiveness()` measures the result and is recorded beside each built model.
 
 The zoo sits above the stages and below the CLI, out of the production import path (nothing in core, model or the

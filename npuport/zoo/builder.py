@@ -31,13 +31,15 @@ def build_model_dir(spec: ZooSpec, out: Path) -> Path:
     with staged_directory(out) as staging:
         tokenizer = build_tokenizer(spec, staging)
         model = initial_model(spec, tokenizer)
-        train(model, tokenizer, spec)
-        report = decisiveness(model, tokenizer, spec.lang, spec.labels)
+        record: dict[str, Any] = {"name": spec.name, "fingerprint": spec.fingerprint(),
+                                  "parameters": sum(p.numel() for p in model.parameters())}
+        if spec.recipe != "none":  # an untrained model is not decisive: nothing to measure
+            train(model, tokenizer, spec)
+            report = decisiveness(model, tokenizer, spec.lang, spec.labels)
+            record |= {"decisive": report.decisive} | asdict(report)
         save_model(spec, model, tokenizer, staging)
         for scratch in SCRATCH_DIRS:
             shutil.rmtree(staging / scratch, ignore_errors=True)
-        record = {"name": spec.name, "fingerprint": spec.fingerprint(), "decisive": report.decisive,
-                  "parameters": sum(p.numel() for p in model.parameters())} | asdict(report)
         write_text_atomic(staging / RECORD, json.dumps(record, ensure_ascii=False, indent=2))
     return out
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from npuport.core.corpus import Example, load_corpus
+from npuport.model.architectures import architecture
 from npuport.zoo.specs import ZooSpec
 from npuport.zoo.tokenizers import minilm_dir
 
@@ -19,21 +20,29 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-def _config(spec: ZooSpec, vocab_size: int) -> Any:
+def _config(spec: ZooSpec, tokenizer: PreTrainedTokenizerBase) -> Any:
+    """The spec's sizes under its architecture's names; special token ids the tokenizer's where the config's defaults
+    lie outside its vocabulary (ModernBERT's); one token type for a model that takes none, as real RoBERTa
+    checkpoints have."""
     from transformers import AutoConfig
 
+    arch = architecture(spec.model_type)
+    vocab_size = max(spec.vocab_size, len(tokenizer))
     labels = {"id2label": dict(enumerate(spec.labels)), "label2id": {l: i for i, l in enumerate(spec.labels)},
               "problem_type": "multi_label_classification"}
-    if spec.model_type == "distilbert":
-        return AutoConfig.for_model("distilbert", vocab_size=vocab_size, dim=spec.hidden, n_layers=spec.layers,
-                                    n_heads=spec.heads, hidden_dim=spec.intermediate, max_position_embeddings=spec.max_positions,
-                                    initializer_range=spec.init_range, **labels)
-    hf_type = "bert" if spec.model_type == "structbert" else spec.model_type
-    extra = {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "type_vocab_size": 1} if hf_type == "roberta" else {}
-    return AutoConfig.for_model(hf_type, vocab_size=vocab_size, hidden_size=spec.hidden, num_hidden_layers=spec.layers,
-                                num_attention_heads=spec.heads, intermediate_size=spec.intermediate,
-                                max_position_embeddings=spec.max_positions, initializer_range=spec.init_range,
-                                **extra, **labels)
+    sizes = arch.sizes(hidden_size=spec.hidden, num_hidden_layers=spec.layers, num_attention_heads=spec.heads,
+                       intermediate_size=spec.intermediate)
+    config = AutoConfig.for_model(arch.loads_as, vocab_size=vocab_size, max_position_embeddings=spec.max_positions,
+                                  initializer_range=spec.init_range, **sizes, **labels)
+    special = {"pad_token_id": tokenizer.pad_token_id, "bos_token_id": tokenizer.cls_token_id,
+               "eos_token_id": tokenizer.sep_token_id, "cls_token_id": tokenizer.cls_token_id,
+               "sep_token_id": tokenizer.sep_token_id}
+    for key, value in special.items():
+        if isinstance(getattr(config, key, None), int) and getattr(config, key) >= vocab_size:
+            setattr(config, key, value)
+    if not arch.token_type_ids and getattr(config, "type_vocab_size", 0) > 0:
+        config.type_vocab_size = 1
+    return config
 
 
 def initial_model(spec: ZooSpec, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
@@ -48,7 +57,7 @@ def initial_model(spec: ZooSpec, tokenizer: PreTrainedTokenizerBase) -> PreTrain
             attn_implementation="eager",
         ).eval()
     torch.manual_seed(spec.seed)
-    config = _config(spec, max(spec.vocab_size, len(tokenizer)))
+    config = _config(spec, tokenizer)
     return AutoModelForSequenceClassification.from_config(config, attn_implementation="eager").eval()
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from npuport.core.corpus import GO_EMOTIONS, ZH_LABELS, load_corpus
+from npuport.model.architectures import architecture
 
 Layout = Literal["hf", "modelscope"]
 
@@ -18,7 +19,7 @@ Layout = Literal["hf", "modelscope"]
 @dataclass(frozen=True)
 class ZooSpec:
     name: str
-    model_type: Literal["bert", "roberta", "distilbert", "structbert"]
+    model_type: str  # a model_type of model.architectures (or one transformers classifies: the generic path)
     lang: Literal["zh", "en"]
     hidden: int
     layers: int
@@ -30,7 +31,7 @@ class ZooSpec:
     layout: Layout = "hf"
     init_range: float = 0.2
     ridge: float = 0.05  # λ as a share of the feature variance
-    recipe: Literal["ridge", "finetune", "finetune-top"] = "ridge"
+    recipe: Literal["ridge", "finetune", "finetune-top", "none"] = "ridge"  # none: the random init, untrained
     finetune_epochs: int = 30
     learning_rate: float = 3e-4
     length_grouped: bool = True  # batches of similar lengths (~2x faster); off for RoBERTa, whose recipe trained worse
@@ -43,8 +44,12 @@ class ZooSpec:
 
     def fingerprint(self) -> str:
         corpus = "".join(e.text + "|".join(e.labels) for e in load_corpus(self.lang))
-        return hashlib.sha256((json.dumps(asdict(self), sort_keys=True) + corpus).encode()).hexdigest()[:16]
+        return hashlib.sha256((json.dumps(asdict(self), sort_keys=True) + corpus + BUILD_REVISION).encode()).hexdigest()[:16]
 
+
+# Bumped when the way a stand-in is built changes (2: the BPE vocabulary names every embedding row), so cached
+# builds of the old way are rebuilt rather than reused.
+BUILD_REVISION = "2"
 
 ZOO: dict[str, ZooSpec] = {
     spec.name: spec
@@ -66,9 +71,10 @@ ZOO: dict[str, ZooSpec] = {
 
 
 def tiny_spec(model_type: str, lang: str = "en", **overrides: Any) -> ZooSpec:
-    """A small configuration of any supported architecture, for tests."""
-    tokenizer = "bpe" if model_type == "roberta" else "wordpiece"
+    """A small configuration of any supported architecture, for tests: a byte-level BPE (special tokens <s> <pad>
+    </s>) where positions start after the pad id, as in the RoBERTa family, else WordPiece; 256 positions for text."""
+    offset = architecture(model_type).positions_after_padding
     base = ZooSpec(f"tiny-{model_type}-{lang}", model_type, lang, hidden=32, layers=2, heads=4, intermediate=64,  # type: ignore[arg-type]
-                   vocab_size=1000, max_positions=258 if model_type == "roberta" else 256, tokenizer=tokenizer,  # type: ignore[arg-type]
+                   vocab_size=1000, max_positions=258 if offset else 256, tokenizer="bpe" if offset else "wordpiece",
                    layout="modelscope" if model_type == "structbert" else "hf")
     return replace(base, **overrides)

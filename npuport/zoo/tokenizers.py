@@ -5,6 +5,7 @@ so every tokenizer a zoo model ships is built (or unpacked) by this module.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,7 +55,17 @@ def build_bpe(spec: ZooSpec, out: Path) -> PreTrainedTokenizerBase:
                             special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
     out.mkdir(parents=True, exist_ok=True)
     bpe.save_model(str(out))
+    _reserve_rows(out / "vocab.json", spec.vocab_size)
     return RobertaTokenizerFast.from_pretrained(str(out), model_max_length=spec.max_positions - 2)
+
+
+def _reserve_rows(vocab_file: Path, size: int) -> None:
+    """Name every embedding row the corpus-trained BPE leaves unused (`<unusedN>`, as BERT's vocabulary does): no merge
+    produces them, so tokenisation is unchanged, and the tokenizer knows as many tokens as the model has rows (a
+    tokenizer knowing a fraction of them is how a truncated vocabulary looks, and `load_source` refuses that)."""
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    vocab.update({f"<unused{row}>": row for row in range(len(vocab), size)})
+    vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
 
 
 def minilm_dir() -> Path:

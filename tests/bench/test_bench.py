@@ -18,7 +18,7 @@ from npuport.bench import benchmark as bench_run
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.benchmark import batches_of, corpus_texts
 from npuport.core.corpus import load_corpus
-from npuport.core.devices import Device
+from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError, ManifestError
 from npuport.core.manifest import Manifest, Validation
 from npuport.core.records import bench_path
@@ -69,6 +69,7 @@ def test_records_and_json_report(bert_copy: Path):
         first = record["first_call"]
         assert first["verify_s"] > 0 and first["load_s"] > 0 and first["first_predict_s"] > 0
         assert record["memory"]["mib"] >= 0 and record["threads"] == 1
+        assert record["spinning"]["onnxruntime"] is False and record["cpu_class"] == cpu_class().name  # what it ran under
         assert record["text_source"] == "bundled corpus (en)" and len(record["loadavg_1min"]) == 2
         assert record["engine"].startswith("onnxruntime" if variant.format == "onnx" else "torch")
     verdicts = {r["variant"]: r["parity"] for r in records}

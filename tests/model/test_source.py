@@ -100,7 +100,7 @@ def _edit_config(**changes):  # type: ignore[no-untyped-def]
         (lambda d: (d / "config.json").unlink(), "has no config.json"),
         (lambda d: (d / "config.json").write_text("{not json"), "cannot read"),
         (_edit_config(id2label=None, label2id=None), "has no id2label"),
-        (_edit_config(model_type="gpt2"), "unsupported architecture 'gpt2'"),
+        (_edit_config(model_type="no-such-model"), "unsupported architecture 'no-such-model'"),
         (_edit_config(label2id={"joy": 0}), "label2id does not mirror id2label"),
         (_edit_config(num_labels=3), "num_labels is 3"),
         (_edit_config(id2label={"0": "a", "2": "b"}, label2id=None, num_labels=None), "ids must be 0..1"),

@@ -4,9 +4,11 @@ Triton configs satisfy Triton's own schema; ATC scripts are explicit. (Malicious
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 from cli_runner import npuport  # type: ignore[import-not-found]
@@ -16,8 +18,11 @@ from typer.testing import CliRunner
 
 from npuport.cli import app
 from npuport.core.devices import CpuClass, cpu_class
-from npuport.core.errors import IntegrityError, ParityError
-from npuport.core.manifest import Manifest
+from npuport.core.errors import InputError, IntegrityError, ParityError
+from npuport.core.files import sha256_file
+from npuport.core.manifest import Bucket, Manifest
+from npuport.core.sums import read_sums
+from npuport.package.atc import gear_script
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
 from npuport.runtime import load
@@ -147,14 +152,21 @@ def test_triton_configs_parse_with_tritons_schema_and_match_the_model(package): 
     manifest = Manifest.load(package.directory)
     repository = package.directory / "triton"
     configs = {p.parent.name: p for p in repository.glob("*/config.pbtxt")}
-    # one model per dynamic variant, one per bucket of the static one
-    assert len(configs) == 3 + len(manifest.variant("onnx-fp16-static").buckets)
+    # the text model (Python backend), one model per dynamic variant, one per bucket of the static one
+    assert len(configs) == 1 + 3 + len(manifest.variant("onnx-fp16-static").buckets)
+    text = text_format.Parse(configs.pop("tiny_bert").read_text(), model_config_pb2.ModelConfig())
+    assert text.backend == "python" and [(i.name, i.data_type) for i in text.input] == [("TEXT", model_config_pb2.TYPE_STRING)]
+    assert [(o.name, list(o.dims)) for o in text.output] == [("SCORES", [manifest.source.num_labels]), ("LABELS", [1])]
+    assert (repository / "tiny_bert" / "1" / "model.py").is_file()
+    shipped = {f.path for v in manifest.variants for f in v.files}
     for name, path in configs.items():
         config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
         assert config.name == name and (path.parent / "labels.txt").read_text().split("\n")[0] == manifest.source.labels[0]
         variant = next(v for v in manifest.variants if name.split("__")[1] == v.id.replace("-", "_"))
-        model_file = path.parent / "1" / ("model.pt" if variant.format == "torchscript" else "model.onnx")
-        assert model_file.is_file()
+        # no copy: the version folder is empty and the config points at the package's own file
+        assert not any((path.parent / "1").iterdir())
+        model_file = (path.parent / "1" / config.default_model_filename).resolve()
+        assert model_file.is_file() and model_file.relative_to(package.directory.resolve()).as_posix() in shipped
         assert config.platform == ("pytorch_libtorch" if variant.format == "torchscript" else "onnxruntime_onnx")
         assert [i.name.split("__")[0] for i in config.input] == manifest.source.input_names
         assert all(i.data_type == model_config_pb2.TYPE_INT64 for i in config.input)
@@ -171,12 +183,87 @@ def test_triton_configs_parse_with_tritons_schema_and_match_the_model(package): 
 
 def test_atc_scripts_name_every_bucket_shape_and_an_explicit_precision(package):  # type: ignore[no-untyped-def]
     manifest = Manifest.load(package.directory)
-    (script,) = (package.directory / "atc").glob("*.sh")
-    assert script.name == "onnx-fp16-static.sh"
-    text = script.read_text()
-    subprocess.run(["sh", "-n", str(script)], check=True)
-    for bucket in manifest.variant("onnx-fp16-static").buckets:
+    static = manifest.variant("onnx-fp16-static")
+    scripts = {p.name: p for p in (package.directory / "atc").glob("*.sh")}
+    assert sorted(scripts) == ["onnx-fp16-static.gears.sh", "onnx-fp16-static.sh"]
+    text = scripts["onnx-fp16-static.sh"].read_text()
+    for script in scripts.values():
+        subprocess.run(["sh", "-n", str(script)], check=True)
+    for bucket in static.buckets:
         shape = ";".join(f"{name}:{bucket.batch},{bucket.seq}" for name in manifest.source.input_names)
         assert f"--input_shape={shape}" in text
-    assert text.count(" --precision_mode=must_keep_origin_dtype --soc_version") == len(manifest.variant("onnx-fp16-static").buckets)
+    assert text.count(" --precision_mode=force_fp16 --output=") == len(static.buckets)
     assert "--framework=5" in text and '--soc_version="$SOC_VERSION"' in text
+    (gears,) = [line for line in scripts["onnx-fp16-static.gears.sh"].read_text().splitlines() if line.startswith("atc ")]
+    names = manifest.source.input_names
+    assert f"--input_shape={';'.join(f'{name}:-1,-1' for name in names)}" in gears
+    want = ";".join(",".join(f"{b.batch},{b.seq}" for _ in names) for b in static.buckets)  # per gear: every input's dims
+    assert f"--dynamic_dims={want}" in gears and "--precision_mode=force_fp16" in gears and "--keep_dtype" not in gears
+
+
+def test_atc_writes_outside_the_package_and_verify_still_passes(package, tmp_path):  # type: ignore[no-untyped-def]
+    """A stand-in `atc` on PATH writes its --output file, as ATC does: the .om files land beside the package."""
+    copy = Path(shutil.copytree(package.directory, tmp_path / "tiny-bert"))
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "atc"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in --output=*) out="${a#--output=}";; esac; done\n'
+                    'echo "$@" > "$out.om"\n')
+    fake.chmod(0o755)
+    env = os.environ | {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "SOC_VERSION": "Ascend310P3"}
+    before = sorted(p.relative_to(copy) for p in copy.rglob("*"))
+    for script in sorted((copy / "atc").glob("*.sh")):
+        subprocess.run(["sh", str(script)], env=env, check=True, cwd=tmp_path / "bin")
+    buckets = Manifest.load(copy).variant("onnx-fp16-static").buckets
+    assert sorted(p.name for p in (tmp_path / "tiny-bert-om").iterdir()) == sorted(
+        ["fp16-static-gears.om"] + [f"fp16-static-{b.label}.om" for b in buckets])
+    assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == before
+    assert verify_package(copy).passed
+    named = tmp_path / "elsewhere"
+    subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.gears.sh"), str(named)], env=env, check=True)
+    assert [p.name for p in named.iterdir()] == ["fp16-static-gears.om"]
+    inside = subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.sh"), str(copy / "om")], env=env,
+                            capture_output=True, text=True)
+    assert inside.returncode == 2 and "lies inside the package" in inside.stderr and not (copy / "om").exists()
+
+
+def test_gear_command_carries_the_keep_list_and_respects_atc_limits(package):  # type: ignore[no-untyped-def]
+    static = Manifest.load(package.directory).variant("onnx-fp16-static")
+    assert "--keep_dtype=tune/onnx-fp16-tuned.keep_dtype.cfg" in str(gear_script(static, "tune/onnx-fp16-tuned.keep_dtype.cfg"))
+    many = static.model_copy(update={"buckets": [Bucket(batch=1, seq=8 * (i + 1)) for i in range(5)]})
+    with pytest.warns(UserWarning, match="5 ATC gears"):
+        assert gear_script(many) is not None
+    too_many = static.model_copy(update={"buckets": [Bucket(batch=1, seq=8 * (i + 1)) for i in range(101)]})
+    with pytest.warns(UserWarning, match="exceed ATC's limit of 100 gears"):
+        assert gear_script(too_many) is None
+
+
+def test_a_package_is_at_most_a_tenth_larger_than_the_distinct_files_it_ships(package):  # type: ignore[no-untyped-def]
+    """Counted over the whole folder, Triton repository included: no file is stored twice."""
+    sizes: dict[str, int] = {}
+    total = 0
+    for path in (p for p in package.directory.rglob("*") if p.is_file()):
+        total += path.stat().st_size
+        sizes[sha256_file(path)] = path.stat().st_size
+    assert total <= 1.1 * sum(sizes.values()), f"{total} bytes on disk for {sum(sizes.values())} distinct"
+    manifest = Manifest.load(package.directory)
+    weights = manifest.variant("onnx-fp16-static").weights
+    assert weights is not None and weights.path in read_sums(package.directory)
+
+
+def test_a_target_gets_what_it_runs_best_and_is_told_what_was_left_out(partly_validated_bert, tmp_path):  # type: ignore[no-untyped-def]
+    cli = CliRunner().invoke(app, ["package", str(partly_validated_bert), "-o", str(tmp_path / "ascend"), "--target", "ascend",
+                                   "--no-archive", "--json"])
+    assert cli.exit_code == 0, cli.output
+    decisions = {d["variant"]: d for d in json.loads(cli.output)["target"]}
+    assert [v for v, d in decisions.items() if d["chosen"]] == ["onnx-fp16-static"]
+    assert "ATC" in decisions["onnx-fp16-static"]["why"]
+    assert decisions["onnx-int8-dynamic"]["why"] == "ascend runs onnx-fp16-static better"
+    assert decisions["torchscript-fp16-dynamic"]["why"] == "no passing validation on cpu"
+    ascend = Manifest.load(tmp_path / "ascend")
+    assert [v.id for v in ascend.variants] == ["onnx-fp16-static"] and (tmp_path / "ascend" / "atc" / "onnx-fp16-static.gears.sh").is_file()
+    cpu = build_package(partly_validated_bert, tmp_path / "cpu", target="cpu", archive=False)
+    assert cpu.variants == ["onnx-int8-dynamic"]
+    assert "no bench records" in next(d.why for d in cpu.decisions if d.chosen)
+    assert build_package(partly_validated_bert, tmp_path / "cuda", target="cuda", archive=False).variants == ["onnx-fp32-dynamic"]
+    with pytest.raises(InputError, match="give --target or --variants, not both"):
+        build_package(partly_validated_bert, tmp_path / "x", target="cpu", variants=["onnx-fp32-dynamic"])

@@ -23,7 +23,8 @@ def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
 
 
 def test_a_failing_int8_becomes_a_passing_qdq_variant_with_its_kept_nodes_recorded(bert_copy):
-    done = npuport("tune", bert_copy, "--precision", "int8", "--method", "static", "--profile", STRICT_INT8, "--json")
+    done = npuport("tune", bert_copy, "--precision", "int8", "--method", "static", "--smoothing", "off", "--profile", STRICT_INT8,
+                   "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     steps = result["steps"]
@@ -32,7 +33,7 @@ def test_a_failing_int8_becomes_a_passing_qdq_variant_with_its_kept_nodes_record
     manifest = Manifest.load(bert_copy)
     variant = manifest.variant("onnx-int8-tuned")
     assert variant.tuning is not None and variant.tuning.kept_fp32 == result["kept_fp32"]
-    assert variant.tuning.method == "static-qdq" and variant.tuning.calibration == "minmax"
+    assert variant.tuning.method == "static-qdq" and variant.tuning.calibration == "minmax" and variant.tuning.smoothing == "off"
     assert variant.quantization is not None and variant.quantization.method == "static-qdq"
     model = onnx.load(str(bert_copy / variant.files[0].path))
     producers = _producers(model)

@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from npuport.cli.render.base import emit_json, line, new_table, out, variant_size
+from npuport.cli.render.buckets import gear_table
+from npuport.model.architectures import GENERIC_NOTE
 
 if TYPE_CHECKING:
     from npuport.convert.pipeline import ConvertResult
@@ -26,7 +28,7 @@ def source_info(model_dir: Path, source: SourceModel, as_json: bool) -> None:
         return emit_json(info)
     table = Table(title=str(model_dir), show_header=False)
     for key in ("architecture", "model_type", "problem_type", "activation", "threshold", "num_labels", "parameters",
-                "tokenizer", "max_length", "input_names"):
+                "tokenizer", "max_length", "input_names", "coverage"):
         value = info[key]
         table.add_row(key, f"{value:,}" if key == "parameters" else str(value))
     table.add_row("labels", ", ".join(source.info.labels))
@@ -37,7 +39,10 @@ def converted(result: ConvertResult, output: Path, as_json: bool) -> None:
     manifest = result.manifest
     if as_json:
         return emit_json({"root": str(output), "seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb,
-                          "steps": [s.__dict__ for s in result.steps], "manifest": manifest.model_dump()})
+                          "steps": [s.__dict__ for s in result.steps], "manifest": manifest.model_dump(),
+                          "gears": result.gears.to_dict() if result.gears else None})
+    if result.gears:
+        out.print(gear_table(result.gears))
     table = new_table(f"{output} — {manifest.source.architecture}, {manifest.source.num_labels} labels",
                    ("variant", "files", "size", "buckets", "transforms", "export check |Δp|"), right=("size", "files"),
                    no_wrap=("variant",))
@@ -46,6 +51,8 @@ def converted(result: ConvertResult, output: Path, as_json: bool) -> None:
                       ",".join(str(b) for b in v.buckets) or "any", ", ".join(v.transforms),
                       f"{v.export_check.max_abs_prob_error:.1e} ≤ {v.export_check.tolerance:g}")
     out.print(table)
+    if manifest.source.coverage == GENERIC_NOTE:
+        line(f"{manifest.source.model_type}: {GENERIC_NOTE}")
     line(f"converted in {result.seconds:.1f}s, peak memory {result.peak_rss_mb:,.0f} MB (largest process)")
 
 

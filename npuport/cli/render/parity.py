@@ -101,7 +101,7 @@ def tuned(result: TuneResult, as_json: bool) -> None:
     if as_json:
         return emit_json({"artifacts": str(result.artifacts), "precision": result.precision, "variant": result.variant,
                           "passed": result.passed, "kept_fp32": result.kept, "calibration": result.calibration,
-                          "keep_list": str(result.keep_list) if result.keep_list else None,
+                          "smoothing": result.smoothing, "keep_list": str(result.keep_list) if result.keep_list else None,
                           "steps": [s.model_dump() for s in result.steps]})
     table = new_table(f"tune {result.precision} — {result.artifacts}, from {result.base}",
                    ["step", "method", "kept in fp32", "added", "size", "× fp32 speed", "cos min", "max |Δp|", "top-1*", "flips", "verdict"],
@@ -114,6 +114,8 @@ def tuned(result: TuneResult, as_json: bool) -> None:
     out.print(table)
     if result.calibration:
         line(f"calibration: {result.calibration}")
+    if result.smoothing:
+        line(f"smoothing: {result.smoothing}", soft_wrap=True)
     if result.passed:
         line(f"written: variant {result.variant} ({len(result.kept)} nodes kept in fp32); validate it with "
              f"`npuport validate {result.artifacts} --variants {result.variant}`", soft_wrap=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from npuport.cli.render.base import emit_json, line, size_mb
+from npuport.cli.render.base import emit_json, line, new_table, out, size_mb
 
 if TYPE_CHECKING:
     from npuport.package.bundle import PackageResult
@@ -15,7 +16,12 @@ def packaged(result: PackageResult, device: str, as_json: bool) -> None:
     if as_json:
         return emit_json({"directory": str(result.directory), "archive": str(result.archive) if result.archive else None,
                           "variants": result.variants, "validated_on": result.validated_on, "files": result.files,
-                          "bytes": result.bytes})
+                          "bytes": result.bytes, "target": [asdict(d) for d in result.decisions]})
+    if result.decisions:
+        table = new_table("what the target runs, and what was left out", ["variant", "packaged", "why"])
+        for decision in result.decisions:
+            table.add_row(decision.variant, "yes" if decision.chosen else "no", decision.why)
+        out.print(table)
     line(f"packaged {len(result.variants)} variant(s) for {device}: {', '.join(result.variants)}")
     for where in sorted(set(result.validated_on.values())):
         chosen = [v for v, w in result.validated_on.items() if w == where]

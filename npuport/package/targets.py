@@ -1,0 +1,84 @@
+"""`package --target`: of the variants that passed, the one a deployment target runs best — and, for every other
+variant, why it stays out. A target's package is then one model's worth of weights, not the whole matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from npuport.core.devices import DeployTarget
+from npuport.core.errors import ParityError
+from npuport.core.manifest import Manifest, Variant
+from npuport.core.records import BenchRecord, bench_path, read_json_list, still_current
+from npuport.package.atc import atc_readable
+
+# Per target, (format, precision, shape) in order of preference and why the first present one is best there.
+_PREFERENCE: dict[DeployTarget, list[tuple[str, str, str, str]]] = {
+    "ascend": [("onnx", "fp16", "static", "static fp16 ONNX: ATC compiles its buckets into gears; the Cube units run fp16"),
+               ("onnx", "fp32", "static", "static fp32 ONNX (no static fp16 passed): ATC compiles it, kept in fp32")],
+    "cuda": [("onnx", "fp16", "dynamic", "fp16 dynamic ONNX: tensor cores run fp16, any batch and length"),
+             ("torchscript", "fp16", "dynamic", "fp16 dynamic TorchScript (no fp16 ONNX passed)"),
+             ("onnx", "fp32", "dynamic", "fp32 dynamic ONNX (no fp16 dynamic variant passed)")],
+    "cpu": [("onnx", "int8", "dynamic", "no bench records: int8 ONNX is the fastest CPU kernel family (VNNI or not), "
+                                        "a quarter of fp32's bytes"),
+            ("onnx", "fp32", "dynamic", "no bench records and no int8: fp32 dynamic ONNX, no padding to buckets"),
+            ("onnx", "fp32", "static", "no bench records and no dynamic ONNX: fp32 static ONNX")],
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    variant: str
+    chosen: bool
+    why: str
+
+
+def decide(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> list[Decision]:
+    """One decision per variant of `manifest`: the best of `passed` for `target` is chosen, every other says why not."""
+    best, why = _best(root, target, passed, device)
+    decisions = []
+    for variant in manifest.variants:
+        if variant.id == best.id:
+            decisions.append(Decision(variant.id, True, why))
+        elif variant not in passed:
+            decisions.append(Decision(variant.id, False, f"no passing validation on {device}"))
+        else:
+            decisions.append(Decision(variant.id, False, f"{target} runs {best.id} better"))
+    return decisions
+
+
+def _best(root: Path, target: DeployTarget, passed: list[Variant], device: str) -> tuple[Variant, str]:
+    candidates = [v for v in passed if target != "ascend" or atc_readable(v)]
+    if target == "cpu":
+        fastest = _fastest(root, device, [v for v in candidates if v.format == "onnx"])
+        if fastest is not None:
+            return fastest
+    for fmt, precision, shape, why in _PREFERENCE[target]:
+        for variant in candidates:
+            if (variant.format, variant.precision, variant.shape) == (fmt, precision, shape):
+                return variant, why
+    wanted = ", ".join(f"{f}-{p}-{s}" for f, p, s, _ in _PREFERENCE[target])
+    raise ParityError(f"nothing that passed on {device} suits --target {target} (wants one of {wanted}; "
+                      f"passed: {', '.join(v.id for v in passed) or 'none'})")
+
+
+def _fastest(root: Path, device: str, candidates: list[Variant]) -> tuple[Variant, str] | None:
+    """The candidate with the highest throughput at the largest batch size every candidate was benchmarked at."""
+    records: list[BenchRecord] = []
+    for entry in read_json_list(bench_path(root, device), "records"):
+        try:
+            records.append(BenchRecord.model_validate(entry))
+        except ValidationError:
+            continue
+    current = still_current(records, candidates)
+    sizes = [{r.batch_size for r in current if r.variant == v.id} for v in candidates]
+    common = set.intersection(*sizes) if sizes else set()
+    if len(candidates) < 2 or not common:
+        return None
+    size = max(common)
+    speed = {r.variant: r.throughput for r in current if r.batch_size == size}
+    best = max(candidates, key=lambda v: speed[v.id])
+    others = ", ".join(f"{v.id} {speed[v.id]:.0f}" for v in candidates if v is not best)
+    return best, f"fastest in {bench_path(root, device).name} at batch {size}: {speed[best.id]:.0f} texts/s ({others})"
