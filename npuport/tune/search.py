@@ -134,8 +134,12 @@ class _Tuner:
                 "static-qdq": lambda src, out, kept: int8_qdq(src, out, feeds, kept, calibration, int8_weights),
                 "fp16-keep-fp32": lambda src, out, kept: fp16_kept(src, out, kept),
             }
-            smoothed = {name: self._smooth(base, feeds, builders[name], alphas, scratch / name) if feeds and alphas
-                        else (base, Smoothing(None, {})) for name in methods}
+            ranges = None  # per-channel activation maxima, measured once for every method's smoothing
+            if feeds and alphas:
+                with step(self.notify, "activation ranges on the calibration texts"):
+                    ranges = activation_ranges(base, feeds.batches, self.threads)
+            smoothed = {name: self._smooth(base, feeds, ranges, builders[name], alphas, scratch / name)
+                        if feeds and ranges is not None else (base, Smoothing(None, {})) for name in methods}
             searches = {name: self._search(name, partial(builders[name], smoothed[name][0]), scratch) for name in methods}
             result = TuneResult(self.root, self.precision, self.base.id, None,
                                 [s for name in methods for s in searches[name][0]], [],
@@ -160,13 +164,12 @@ class _Tuner:
                 self._fp32.deactivate()
         return result
 
-    def _smooth(self, base: Path, feeds: Feeds, build: Callable[[Path, Path, list[str]], None], alphas: tuple[float, ...],
-                scratch: Path) -> tuple[Path, Smoothing]:
+    def _smooth(self, base: Path, feeds: Feeds, ranges: dict[str, np.ndarray], build: Callable[[Path, Path, list[str]], None],
+                alphas: tuple[float, ...], scratch: Path) -> tuple[Path, Smoothing]:
         """The base this method quantizes: smoothed with the α (of `alphas`, or none) whose all-int8 file stays closest
         to fp32 on the calibration texts, or with the one α given."""
         scratch.mkdir()
         with step(self.notify, f"smoothing for {Path(scratch).name}: α of {', '.join(map(str, alphas))}"):
-            ranges = activation_ranges(base, feeds.batches, self.threads)
             if len(alphas) == 1:
                 return smooth(base, scratch / "smoothed.onnx", ranges, alphas[0]), Smoothing(alphas[0], {})
 
@@ -309,7 +312,7 @@ def _base(manifest: Manifest) -> Variant:
 def _next_block(layers: list[LayerError], side: object, precision: str, kept: list[str]) -> tuple[str, list[str]] | None:
     """The nodes to keep in fp32 next: those of the first block past the budget that are still in `precision`, else of
     the block that adds the most relative error to what it receives; None when nothing is left to keep. A node whose
-    weights are more than HEAVY of the model's (the word embeddings of a small encoder: 40% of MiniLM) waits until no
+    weights are more than HEAVY of the model's (the word embeddings of a small encoder: half of MiniLM) waits until no
     lighter node is left: keeping it in fp32 would undo most of what the precision saves."""
     graph = side.graph  # type: ignore[attr-defined]
     lowered = _lowered(graph, precision)
