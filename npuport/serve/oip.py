@@ -3,10 +3,11 @@ metadata says, an infer request (texts as one BYTES tensor) → the PredictReque
 predictions → the v2 response.
 
 The tensors: input `TEXT` BYTES [-1] (any shape holding the texts, e.g. tritonclient's [n] or Triton's batched
-[n, 1]); outputs `SCORES` FP32 [-1, num_labels] (every label's probability, in label order) and `LABELS` BYTES [-1]
-(each text's decided labels as a JSON array: multi-label models can decide none or several). The same tensors as
-the Python-backend model `package --triton` writes. Tensor data is JSON; an input sent as binary tensor data
-(tritonclient's default, `binary_data=True`) is read too; outputs are always JSON, which tritonclient reads alike.
+[n, 1]); outputs `SCORES` FP32 [-1, num_labels] (every label's probability, in label order) and `LABELS` BYTES of
+TEXT's shape (each text's decided labels as a JSON array where the text was: multi-label models can decide none or
+several), so a batched [n, 1] request is answered as by the Python-backend model `package --triton` writes. Tensor
+data is JSON; an input sent as binary tensor data (tritonclient's default, `binary_data=True`) is read too; outputs
+are always JSON, which tritonclient reads alike.
 Errors are v2's `{"error": message}`, with /predict's status codes except 400 for any request v2 calls invalid.
 """
 
@@ -35,6 +36,7 @@ class InferRequest:
     request: PredictRequest
     outputs: tuple[str, ...]  # the outputs asked for by name, in that order; all when none were named
     id: str | None
+    shape: tuple[int, ...]  # TEXT's, which LABELS takes
 
 
 def model_metadata(name: str, num_labels: int) -> dict[str, Any]:
@@ -67,14 +69,15 @@ def parse_infer(body: bytes, header_length: str | None, labels: Sequence[str], d
         raise _invalid(f"{INPUT}'s shape {shape!r} does not hold its {len(texts)} element(s)")
     texts = checked_texts(texts, limits, invalid_status=400)
     thresholds = resolve_thresholds(None, list(labels), default_threshold)
-    return InferRequest(PredictRequest(texts, thresholds, None), _outputs(data.get("outputs")), _id(data.get("id")))
+    return InferRequest(PredictRequest(texts, thresholds, None), _outputs(data.get("outputs")), _id(data.get("id")),
+                        tuple(shape))
 
 
 def infer_response(name: str, infer: InferRequest, predictions: list[Prediction]) -> dict[str, Any]:
     tensors = {
         SCORES: {"name": SCORES, "datatype": "FP32", "shape": [len(predictions), len(predictions[0].scores)],
                  "data": [score for p in predictions for score in p.scores.values()]},
-        LABELS: {"name": LABELS, "datatype": "BYTES", "shape": [len(predictions)],
+        LABELS: {"name": LABELS, "datatype": "BYTES", "shape": list(infer.shape),
                  "data": [json.dumps(p.labels, ensure_ascii=False) for p in predictions]},
     }
     response: dict[str, Any] = {"model_name": name, "model_version": "1",

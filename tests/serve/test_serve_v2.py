@@ -64,7 +64,8 @@ def test_infer_equals_classifier_predict(client, classifier, shape, binary):  # 
     scores = result.as_numpy("SCORES")
     assert scores.shape == (len(TEXTS), len(classifier.labels)) and scores.dtype == np.float32
     np.testing.assert_array_equal(scores, np.array([list(p.scores.values()) for p in want], dtype=np.float32))
-    assert [json.loads(label) for label in result.as_numpy("LABELS")] == [p.labels for p in want]
+    labels = result.as_numpy("LABELS")  # TEXT's shape: Triton's batched model answers [n, 1] alike
+    assert labels.shape == tuple(dims) and [json.loads(label) for label in labels.reshape(-1)] == [p.labels for p in want]
     assert result.get_response()["id"] == "r1"
 
 
