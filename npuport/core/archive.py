@@ -1,5 +1,8 @@
-"""`.tar.gz` packages (read by the runtime and by verify, written by package): written atomically with stable ordering; unpacked only when every member is a plain
-file or directory inside the destination (no absolute paths, no `..`, no links, no devices)."""
+"""`.tar.gz` packages (read by the runtime and by verify, written by package): written atomically with stable ordering;
+unpacked only when every member is a plain file or directory inside the destination (no absolute paths, no `..`, no
+symbolic links, no devices, no name twice), or a hard link to a file stored earlier in the same archive: the Triton
+repository's model folders name the package's own files that way, so the tarball stores them once (tarfile writes a
+second name of a file as a link by itself)."""
 
 from __future__ import annotations
 
@@ -28,8 +31,11 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def check_members(tar: tarfile.TarFile, source: Path) -> list[tarfile.TarInfo]:
-    """Every member, after refusing any that could write outside the destination or is not a plain file/dir."""
+    """Every member, after refusing any that could write outside the destination or is not a plain file, a directory
+    or a hard link to a file before it."""
     members = tar.getmembers()
+    files: set[str] = set()
+    names: set[str] = set()
     for member in members:
         name = member.name
         parts = PurePosixPath(name).parts
@@ -37,10 +43,16 @@ def check_members(tar: tarfile.TarFile, source: Path) -> list[tarfile.TarInfo]:
             raise IntegrityError(f"{source}: refusing to unpack {name!r}: absolute path")
         if ".." in parts or "\\" in name:
             raise IntegrityError(f"{source}: refusing to unpack {name!r}: it points outside the package")
-        if member.issym() or member.islnk():
-            raise IntegrityError(f"{source}: refusing to unpack {name!r}: links are not allowed in a package")
-        if not (member.isfile() or member.isdir()):
+        if member.issym() or (member.islnk() and member.linkname not in files):
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: links are not allowed in a package "
+                                 "(only a hard link to a file stored before it)")
+        if not (member.isfile() or member.isdir() or member.islnk()):
             raise IntegrityError(f"{source}: refusing to unpack {name!r}: not a regular file or directory")
+        if name.rstrip("/") in names:  # a second member of one name would write through a link made for the first
+            raise IntegrityError(f"{source}: refusing to unpack {name!r}: it is stored twice")
+        names.add(name.rstrip("/"))
+        if member.isfile() or member.islnk():
+            files.add(name)
     return members
 
 

@@ -1,8 +1,9 @@
 """SHA256SUMS: a package's list of its files and their sha256 (`sha256sum -c` format), the one thing that vouches for
 the manifest itself.
 
-Read by `verify` (every file) and by `load` (the files it reads). Files the manifest also records are hashed once
-and compared with both digests (`FileRecord.verify(root, listed)`), so checking a package costs one pass over it.
+Written by `package` (`write_sums`), read by `verify` (every file) and by `load` (the files it reads). Files the
+manifest also records are hashed once and compared with both digests (`FileRecord.verify(root, listed)`), so checking
+a package costs one pass over it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,24 @@ from npuport.core.paths import relative_path_problem, shown
 
 SUMS_FILE = "SHA256SUMS"
 _DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def write_sums(root: Path) -> tuple[int, int]:
+    """SHA256SUMS in `sha256sum -c` format over every file under `root`; returns (files, bytes stored) counting
+    SHA256SUMS itself among the files. Names of one file (hard links: the Triton repository's) are hashed, and
+    their bytes counted, once."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p != root / SUMS_FILE)
+    digests: dict[tuple[int, int], str] = {}
+    sizes: dict[tuple[int, int], int] = {}
+    lines = []
+    for path in files:
+        stat = path.stat()
+        inode = (stat.st_dev, stat.st_ino)
+        if inode not in digests:
+            digests[inode], sizes[inode] = sha256_file(path), stat.st_size
+        lines.append(f"{digests[inode]}  {path.relative_to(root).as_posix()}")
+    (root / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(files) + 1, sum(sizes.values())
 
 
 def read_sums(root: Path) -> dict[str, str]:

@@ -18,10 +18,10 @@ from pathlib import Path
 from npuport.core.archive import write_archive
 from npuport.core.devices import DEPLOY_TARGETS, DeployTarget, Device
 from npuport.core.errors import InputError, ParityError
-from npuport.core.files import directory_lock, sha256_file, staged_directory
+from npuport.core.files import directory_lock, staged_directory
 from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
 from npuport.core.records import REPORTS_DIR, utc_now
-from npuport.core.sums import SUMS_FILE
+from npuport.core.sums import SUMS_FILE, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_scripts
 from npuport.package.readme import render_readme
 from npuport.package.targets import Decision, decide
@@ -144,7 +144,7 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
         atc = write_scripts(staging, packaged, keep.path if keep else None)
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
                                            encoding="utf-8")
-        files, size = _write_sums(staging)
+        files, size = write_sums(staging)
         tarball_path.unlink(missing_ok=True)  # never beside a package it does not match
     tarball = write_archive(final, tarball_path) if archive else None
     return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected},
@@ -190,11 +190,3 @@ def _copy_reports(root: Path, staging: Path, reports: dict[str, str]) -> None:
     for source, target in (everything | reports).items():
         (staging / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / source, staging / target)
-
-
-def _write_sums(package: Path) -> tuple[int, int]:
-    """SHA256SUMS in `sha256sum -c` format over every file of the package."""
-    files = sorted(p for p in package.rglob("*") if p.is_file() and p.name != SUMS_FILE)
-    lines = [f"{sha256_file(p)}  {p.relative_to(package).as_posix()}" for p in files]
-    (package / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(files) + 1, sum(p.stat().st_size for p in files)

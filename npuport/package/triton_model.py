@@ -1,9 +1,10 @@
 """The Triton Python-backend model `npuport package --triton` writes as triton/<model>/1/model.py (a copy of this
 file; npuport itself never imports it): texts in, scores and decided labels out, through npuport's runtime on the
-package the repository sits in, tokenisation included. Its tensors are those of `npuport serve`'s v2 endpoints:
-TEXT (BYTES) in; SCORES (FP32, every label's probability in label order) and LABELS (BYTES, each text's decided
-labels as a JSON array) out. The config's parameters name the variant (empty: npuport's default for the device)
-and the device.
+package beside it (triton/<model>/1/<model>/, inside the model's own folder, so the repository can be moved or
+served from an object store), tokenisation included. Its tensors are those of `npuport serve`'s v2 endpoints:
+TEXT (BYTES [n, 1]) in; SCORES (FP32 [n, labels], every label's probability in label order) and LABELS (BYTES
+[n, 1], each text's decided labels as a JSON array) out. The config's parameters name the variant (empty:
+npuport's default for the device) and the device.
 
 Triton runs it in its Python stub, whose interpreter must import npuport and the variant's engine (onnxruntime
 or torch): put the environment's bin/ first on PATH when starting tritonserver, or pack the environment and
@@ -24,8 +25,9 @@ from npuport.runtime import load
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
         config = json.loads(args["model_config"])
-        parameters = {key: value["string_value"] for key, value in config.get("parameters", {}).items()}
-        package = Path(args["model_repository"]).resolve().parents[1]  # <package>/triton/<model>
+        parameters = {key: value.get("string_value", "") for key, value in config.get("parameters", {}).items()}
+        # args: https://github.com/triton-inference-server/python_backend#initialize (model_repository: the model's folder)
+        package = Path(args["model_repository"]) / args["model_version"] / args["model_name"]
         self.classifier = load(package, parameters.get("variant") or None, parameters.get("device") or "cpu")
         self.batch_size = max(config.get("max_batch_size", 0), 1)
 

@@ -1,5 +1,7 @@
-"""Unpacking a package: malicious archives (paths outside, absolute paths, links) are refused before anything is
-written, by the library and by `npuport verify`; a corrupt archive is one clear error."""
+"""Unpacking a package: malicious archives (paths outside, absolute paths, symbolic links, hard links to anything but
+a file stored before them, a name stored twice) are refused before anything is written, by the library and by
+`npuport verify`; a hard link to an earlier file (how a package's Triton repository stores its names) unpacks as a
+second name of it; a corrupt archive is one clear error."""
 
 from __future__ import annotations
 
@@ -39,9 +41,11 @@ def _link(name: str, target: str, kind: bytes) -> tuple[tarfile.TarInfo, None]:
         ([_file("pkg/manifest.json"), _file("pkg/../../evil.txt")], "points outside the package"),
         ([_file("pkg/manifest.json"), _file("/tmp/evil.txt")], "absolute path"),
         ([_file("pkg/manifest.json"), _link("pkg/model.onnx", "/etc/passwd", tarfile.SYMTYPE)], "links are not allowed"),
-        ([_file("pkg/manifest.json"), _link("pkg/model.onnx", "pkg/manifest.json", tarfile.LNKTYPE)], "links are not allowed"),
+        ([_file("pkg/manifest.json"), _link("pkg/model.onnx", "/etc/passwd", tarfile.LNKTYPE)], "links are not allowed"),
+        ([_link("pkg/model.onnx", "pkg/manifest.json", tarfile.LNKTYPE), _file("pkg/manifest.json")], "links are not allowed"),
+        ([_file("pkg/a"), _link("pkg/b", "pkg/a", tarfile.LNKTYPE), _file("pkg/b")], "stored twice"),
     ],
-    ids=["dotdot", "absolute", "symlink", "hardlink"],
+    ids=["dotdot", "absolute", "symlink", "hardlink-outside", "hardlink-forward", "twice"],
 )
 def test_malicious_archives_are_refused_before_anything_is_written(tmp_path, members, message):  # type: ignore[no-untyped-def]
     archive = _tar(tmp_path / "bad.tar.gz", members)
@@ -52,6 +56,14 @@ def test_malicious_archives_are_refused_before_anything_is_written(tmp_path, mem
     assert list(destination.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
     cli = npuport("verify", str(archive))
     assert cli.returncode == 4 and message in cli.stderr
+
+
+def test_a_hard_link_to_an_earlier_file_unpacks_as_its_second_name(tmp_path):  # type: ignore[no-untyped-def]
+    archive = _tar(tmp_path / "ok.tar.gz", [_file("pkg/onnx/model.onnx"), _link("pkg/triton/m/1/model.onnx",
+                                                                                "pkg/onnx/model.onnx", tarfile.LNKTYPE)])
+    package = safe_extract(archive, tmp_path / "out")
+    assert (package / "triton/m/1/model.onnx").samefile(package / "onnx/model.onnx")
+    assert (package / "triton/m/1/model.onnx").read_bytes() == b"x"
 
 
 def test_a_corrupt_archive_is_one_clear_error(tmp_path):

@@ -21,7 +21,7 @@ from npuport.core.devices import CpuClass, cpu_class
 from npuport.core.errors import InputError, IntegrityError, ParityError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import Bucket, Manifest
-from npuport.core.sums import read_sums
+from npuport.core.sums import check_sums, read_sums
 from npuport.package.atc import gear_script
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
@@ -148,34 +148,43 @@ def test_load_and_predict_accept_packages(package, partly_validated_bert):  # ty
     assert cli.returncode == 0 and json.loads(cli.stdout.splitlines()[-1])["scores"] == pytest.approx(want[0])
 
 
-def test_triton_configs_parse_with_tritons_schema_and_match_the_model(package):  # type: ignore[no-untyped-def]
+def test_triton_models_hold_their_own_files_and_configs_fit_tritons_schema(package):  # type: ignore[no-untyped-def]
     manifest = Manifest.load(package.directory)
     repository = package.directory / "triton"
     configs = {p.parent.name: p for p in repository.glob("*/config.pbtxt")}
     # the text model (Python backend), one model per dynamic variant, one per bucket of the static one
     assert len(configs) == 1 + 3 + len(manifest.variant("onnx-fp16-static").buckets)
-    text = text_format.Parse(configs.pop("tiny_bert").read_text(), model_config_pb2.ModelConfig())
+    text = text_format.Parse(configs.pop("tiny-bert").read_text(), model_config_pb2.ModelConfig())  # serve's name
     assert text.backend == "python" and [(i.name, i.data_type) for i in text.input] == [("TEXT", model_config_pb2.TYPE_STRING)]
     assert [(o.name, list(o.dims)) for o in text.output] == [("SCORES", [manifest.source.num_labels]), ("LABELS", [1])]
-    assert (repository / "tiny_bert" / "1" / "model.py").is_file()
-    shipped = {f.path for v in manifest.variants for f in v.files}
+    assert text.parameters["variant"].string_value == "onnx-fp32-dynamic"  # what serve runs on the CPU by default
+    assert text.max_batch_size == 16 and not text.dynamic_batching.preferred_batch_size
+    own = repository / "tiny-bert" / "1" / "tiny-bert"  # the text model's package, checked by itself
+    assert (own.parent / "model.py").is_file() and check_sums(own, read_sums(own)) == len(manifest.all_files()) + 1
+    with load(own) as classifier:
+        assert classifier.variant.id == "onnx-fp32-dynamic"
     for name, path in configs.items():
         config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
         assert config.name == name and (path.parent / "labels.txt").read_text().split("\n")[0] == manifest.source.labels[0]
-        variant = next(v for v in manifest.variants if name.split("__")[1] == v.id.replace("-", "_"))
-        # no copy: the version folder is empty and the config points at the package's own file
-        assert not any((path.parent / "1").iterdir())
-        model_file = (path.parent / "1" / config.default_model_filename).resolve()
-        assert model_file.is_file() and model_file.relative_to(package.directory.resolve()).as_posix() in shipped
+        variant = next(v for v in manifest.variants if name.split("__")[1] == v.id)
+        bucket = next((b for b in variant.buckets if name.endswith(f"__{b.label}")), None)
+        # the backend's default file name in the version folder, a second name of the package's own file
+        version, model_file = path.parent / "1", "model.pt" if variant.format == "torchscript" else "model.onnx"
+        weights = variant.weights
+        assert sorted(p.name for p in version.iterdir()) == sorted([model_file] + ([Path(weights.path).name] if weights else []))
+        assert (version / model_file).samefile(package.directory / variant.file_for(bucket).path)
+        if weights is not None:  # the external-data file the bucket graphs share, under the name the graph reads
+            assert (version / Path(weights.path).name).samefile(package.directory / weights.path)
+        assert not config.default_model_filename
         assert config.platform == ("pytorch_libtorch" if variant.format == "torchscript" else "onnxruntime_onnx")
         assert [i.name.split("__")[0] for i in config.input] == manifest.source.input_names
         assert all(i.data_type == model_config_pb2.TYPE_INT64 for i in config.input)
         assert [o.name.split("__")[0] for o in config.output] == ["logits"]
-        if variant.shape == "dynamic":
-            assert config.max_batch_size == 16 and config.HasField("dynamic_batching")
+        if bucket is None:
+            assert config.max_batch_size == 16 and config.dynamic_batching.max_queue_delay_microseconds > 0
+            assert not config.dynamic_batching.preferred_batch_size  # Triton batches up to max_batch_size
             assert list(config.input[0].dims) == [-1] and list(config.output[0].dims) == [manifest.source.num_labels]
         else:
-            bucket = next(b for b in variant.buckets if name.endswith(b.label))
             assert config.max_batch_size == 0 and not config.HasField("dynamic_batching")
             assert list(config.input[0].dims) == [bucket.batch, bucket.seq]
             assert list(config.output[0].dims) == [bucket.batch, manifest.source.num_labels]
@@ -238,13 +247,20 @@ def test_gear_command_carries_the_keep_list_and_respects_atc_limits(package):  #
 
 
 def test_a_package_is_at_most_a_tenth_larger_than_the_distinct_files_it_ships(package):  # type: ignore[no-untyped-def]
-    """Counted over the whole folder, Triton repository included: no file is stored twice."""
-    sizes: dict[str, int] = {}
-    total = 0
+    """Counted over the whole folder and the tarball, Triton repository included: no file is stored twice (the
+    repository's names of the package's files are hard links, and links in the tarball)."""
+    stored: dict[tuple[int, int], int] = {}
+    distinct: dict[str, int] = {}
     for path in (p for p in package.directory.rglob("*") if p.is_file()):
-        total += path.stat().st_size
-        sizes[sha256_file(path)] = path.stat().st_size
-    assert total <= 1.1 * sum(sizes.values()), f"{total} bytes on disk for {sum(sizes.values())} distinct"
+        stat = path.stat()
+        stored[(stat.st_dev, stat.st_ino)] = stat.st_size
+        distinct[sha256_file(path)] = stat.st_size
+    assert sum(stored.values()) <= 1.1 * sum(distinct.values()), f"{sum(stored.values())} bytes for {sum(distinct.values())}"
+    assert package.bytes == sum(stored.values()) - (package.directory / "SHA256SUMS").stat().st_size  # as reported
+    with tarfile.open(package.archive) as tar:
+        members = tar.getmembers()
+    assert sum(m.size for m in members if m.isfile()) <= 1.1 * sum(distinct.values())
+    assert {m.name.split("/")[1] for m in members if m.islnk()} == {"triton"}
     manifest = Manifest.load(package.directory)
     weights = manifest.variant("onnx-fp16-static").weights
     assert weights is not None and weights.path in read_sums(package.directory)

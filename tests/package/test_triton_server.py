@@ -1,7 +1,8 @@
 """A real Triton Inference Server (the `tritonserver` binary of the nvidia-pytriton wheel, Python backend) on the
-repository `package --triton` writes: it loads the text model (npuport's runtime inside), and texts sent with
-tritonclient.http come back with Classifier.predict's scores and labels. Skipped, with the reason, where the binary
-or its Python backend cannot run here.
+repository `package --triton` writes, moved: only `triton/` is copied elsewhere and the package itself moved away
+before the server starts. It loads the text model (npuport's runtime inside), and texts sent with tritonclient.http
+come back with Classifier.predict's scores and labels, in the response `npuport serve` gives to the same request
+under the same model name. Skipped, with the reason, where the binary or its Python backend cannot run here.
 
 The backend runs model.py in its stub, which embeds the system's libpython and takes its interpreter (sys.prefix,
 site-packages) from the first `python3` on PATH: a venv-like folder whose python3 is this interpreter and whose
@@ -25,12 +26,15 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
+from serving import running  # type: ignore[import-not-found]
 from tritonclient.utils import InferenceServerException
 
 from npuport.core.corpus import load_corpus
 from npuport.package.bundle import build_package
-from npuport.package.triton import model_name
+from npuport.package.triton import TRITON_DIR, model_name
 from npuport.runtime import load
+from npuport.serve.config import ServeConfig
+from npuport.serve.server import served_name
 from npuport.validate.gate import validate_artifacts
 
 VARIANT = "onnx-fp32-dynamic"
@@ -100,23 +104,29 @@ def tritonserver() -> Path:
 
 
 @pytest.fixture(scope="module")
-def package(converted, tmp_path_factory):  # type: ignore[no-untyped-def]
+def moved(converted, tmp_path_factory) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """(the repository: a copy of triton/ alone, the package: moved away from where it was built, its name kept)."""
     root = tmp_path_factory.mktemp("triton") / "structbert"
     shutil.copytree(converted("structbert").root, root)
     assert validate_artifacts(root, variants=[VARIANT]).passed
-    return build_package(root, root.parent / "tiny-zh", variants=[VARIANT], triton=True, archive=False).directory
+    built = build_package(root, root.parent / "tiny-zh", variants=[VARIANT], triton=True, archive=False).directory
+    repository = shutil.copytree(built / TRITON_DIR, tmp_path_factory.mktemp("elsewhere") / "models")
+    package = built.rename(tmp_path_factory.mktemp("away") / built.name)
+    assert not built.exists()
+    return repository, package
 
 
 @pytest.fixture(scope="module")
-def server(tritonserver, package, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """tritonserver on 127.0.0.1 with the text model loaded (skipped before any conversion where it cannot run);
-    killed whatever happens."""
+def server(tritonserver, moved, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """tritonserver on 127.0.0.1 with the text model of the moved repository loaded (skipped before any conversion
+    where it cannot run); killed whatever happens."""
     root = tritonserver
+    repository, package = moved
     work = tmp_path_factory.mktemp("tritonserver")
     http, grpc, metrics = _free_ports(3)
     env = os.environ | {"PATH": f"{_stub_environment(work / 'python')}/bin:{os.environ['PATH']}",
                         "LD_LIBRARY_PATH": str(root.parents[1] / "nvidia_pytriton.libs")}
-    command = [str(root / "bin" / "tritonserver"), f"--model-repository={package / 'triton'}",
+    command = [str(root / "bin" / "tritonserver"), f"--model-repository={repository}",
                f"--backend-directory={_backends(root, work / 'backends')}", "--model-control-mode=explicit",
                f"--load-model={model_name(package.name)}", "--disable-auto-complete-config",
                "--http-address=127.0.0.1", f"--http-port={http}", "--grpc-address=127.0.0.1", f"--grpc-port={grpc}",
@@ -149,23 +159,54 @@ def _ready(url: str) -> bool:
         return False
 
 
-def test_triton_serves_texts_with_classifier_predicts_results(server, package):  # type: ignore[no-untyped-def]
+def _infer(client, name: str, texts: list[str]):  # type: ignore[no-untyped-def]
+    tensor = triton.InferInput("TEXT", [len(texts), 1], "BYTES")  # a batched model's [n, 1]
+    tensor.set_data_from_numpy(np.array(texts, dtype=object).reshape(-1, 1))
+    return client.infer(name, [tensor])
+
+
+def test_a_moved_repository_answers_as_predict_and_serve_do(server, moved):  # type: ignore[no-untyped-def]
+    _, package = moved
     texts = [e.text for e in load_corpus("zh")][:6] + ["word " * 400]
     name = model_name(package.name)
+    assert name == served_name(package)  # one name for both servers
     with load(package, VARIANT) as classifier:
         want = classifier.predict(texts)
+        with running(classifier, ServeConfig(model_name=served_name(package))) as served:
+            npuport = triton.InferenceServerClient(served.url.removeprefix("http://"), network_timeout=WAIT)
+            try:
+                theirs = _infer(npuport, name, texts)
+            finally:
+                npuport.close()
     client = triton.InferenceServerClient(server, network_timeout=WAIT)
     try:
         assert client.is_model_ready(name)
-        tensor = triton.InferInput("TEXT", [len(texts), 1], "BYTES")
-        tensor.set_data_from_numpy(np.array(texts, dtype=object).reshape(-1, 1))
-        result = client.infer(name, [tensor])
+        result = _infer(client, name, texts)
         scores = result.as_numpy("SCORES")
         np.testing.assert_allclose(scores, [list(p.scores.values()) for p in want], rtol=0, atol=1e-6)
-        assert [json.loads(label) for label in result.as_numpy("LABELS").reshape(-1)] == [p.labels for p in want]
+        np.testing.assert_allclose(theirs.as_numpy("SCORES"), scores, rtol=0, atol=1e-6)
+        labels, serves = result.as_numpy("LABELS"), theirs.as_numpy("LABELS")
+        assert labels.shape == serves.shape == (len(texts), 1)
+        # Triton sends BYTES as binary tensor data (bytes), serve as JSON (str): the same JSON arrays
+        assert [json.loads(label) for label in labels.reshape(-1)] == [json.loads(label) for label in serves.reshape(-1)]
+        assert [json.loads(label) for label in labels.reshape(-1)] == [p.labels for p in want]
         blank = triton.InferInput("TEXT", [1, 1], "BYTES")
         blank.set_data_from_numpy(np.array([[" "]], dtype=object))
         with pytest.raises(InferenceServerException, match="text 0 is empty"):
             client.infer(name, [blank])
     finally:
         client.close()
+
+
+def test_triton_batches_the_text_model_up_to_its_largest_bucket(server, moved):  # type: ignore[no-untyped-def]
+    """The config as the server read it: no preferred size below the maximum (Triton fills the field with
+    max_batch_size), so waiting requests are sent together up to it within the queue delay."""
+    _, package = moved
+    client = triton.InferenceServerClient(server, network_timeout=WAIT)
+    try:
+        config = client.get_model_config(model_name(package.name))
+    finally:
+        client.close()
+    batching = config["dynamic_batching"]
+    assert config["max_batch_size"] == 16 and batching["preferred_batch_size"] == [16]
+    assert int(batching["max_queue_delay_microseconds"]) > 0
