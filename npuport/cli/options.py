@@ -35,6 +35,10 @@ TargetDeviceOpt = Annotated[str, typer.Option("--device", help="The target devic
                                                                "there are packaged.")]
 DeployTargetOpt = Annotated[str | None, typer.Option("--target", help="cpu, ascend or cuda: only what that target runs best "
                                                                       "(replaces the formats/precisions/shapes chosen).")]
+DeployOpt = Annotated[bool, typer.Option("--deploy", help="Also write deploy/Dockerfile (npuport serve on the package, base "
+                                                         "install, CPU) and deploy/inferenceservice.yaml (KServe, v2).")]
+ImageOpt = Annotated[str | None, typer.Option("--image", help="The image the KServe InferenceService runs, e.g. "
+                                                             "registry.example.com/team/NAME:1 (default: NAME:latest).")]
 ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
                                                                      "benchmarked there).")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "

@@ -9,7 +9,7 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import ArtifactsDir, DeployTargetOpt, JsonOpt, TargetDeviceOpt, VariantsOpt
+from npuport.cli.options import ArtifactsDir, DeployOpt, DeployTargetOpt, ImageOpt, JsonOpt, TargetDeviceOpt, VariantsOpt
 
 
 @handle_errors
@@ -21,6 +21,8 @@ def package(
     triton: Annotated[bool, typer.Option("--triton", help="Also write a Triton Inference Server model repository.")] = False,
     archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also write NAME.tar.gz.")] = True,
     target: DeployTargetOpt = None,
+    deploy: DeployOpt = False,
+    image: ImageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Bundle what passed validation for a device: artifacts, tokenizer, reports, golden data, SHA256SUMS, README.
@@ -28,5 +30,5 @@ def package(
     Without --variants, every variant that passed is packaged; with --target, the one that target runs best."""
     from npuport.package.bundle import build_package
 
-    result = build_package(artifacts, output, device, variants or None, triton, archive, target)  # type: ignore[arg-type]
+    result = build_package(artifacts, output, device, variants or None, triton, archive, target, deploy, image)  # type: ignore[arg-type]
     render.packaged(result, device, as_json)

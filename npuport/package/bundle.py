@@ -1,8 +1,8 @@
 """`build_package`: the variants that passed validation for a device, with everything needed to check them there.
 
 A package is an artifacts directory the runtime loads as is (manifest, variant files, tokenizer, golden inputs and
-reference outputs, reports) plus SHA256SUMS, a README for the receiving engineer, optional Triton repository
-and ATC scripts — as a directory and as a `.tar.gz`. Built in a staging directory and swapped into place, so a
+reference outputs, reports) plus SHA256SUMS, a README for the receiving engineer, ATC scripts, an optional Triton
+repository and optional deployment files (Dockerfile, KServe InferenceService) — as a directory and as a `.tar.gz`. Built in a staging directory and swapped into place, so a
 crash never leaves a half-written package under the final name. One run per target: `.<name>.lock` beside it is
 held from the first write to the tarball's, so a second run refuses at once and the tarball always comes from the
 run that built the directory beside it.
@@ -23,6 +23,7 @@ from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation,
 from npuport.core.records import REPORTS_DIR, utc_now
 from npuport.core.sums import SUMS_FILE, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_scripts
+from npuport.package.deploy import Deployment, plan_deployment, write_deployment
 from npuport.package.readme import render_readme
 from npuport.package.targets import Decision, decide
 from npuport.package.triton import write_repository
@@ -87,9 +88,14 @@ def build_package(
     triton: bool = False,
     archive: bool = True,
     target: DeployTarget | None = None,
+    deploy: bool = False,
+    image: str | None = None,
 ) -> PackageResult:
-    """`target` (cpu, ascend, cuda): only the variant, of those that passed on `device`, that the target runs best."""
+    """`target` (cpu, ascend, cuda): only the variant, of those that passed on `device`, that the target runs best.
+    `deploy`: also deploy/Dockerfile and deploy/inferenceservice.yaml, naming `image` (default NAME:latest)."""
     root, final = Path(artifacts), Path(output)
+    if image is not None and not deploy:
+        raise InputError("--image names the image of the deployment files: give it with --deploy")
     manifest = Manifest.load(root)
     where = str(Device.parse(device))
     if target is not None and target not in DEPLOY_TARGETS:
@@ -102,18 +108,19 @@ def build_package(
         decisions = decide(root, manifest, target, [variant for variant, _ in selected], where)
         chosen = {d.variant for d in decisions if d.chosen}
         selected = [(variant, record) for variant, record in selected if variant.id in chosen]
+    deployment = plan_deployment(manifest, [v for v, _ in selected], where, final.name, image) if deploy else None
     if final.resolve() == root.resolve():
         raise InputError(f"{final} is the artifacts directory itself: refusing to replace it")
     with directory_lock(final, f"package {final}"):
         if final.exists() and not (final / SUMS_FILE).is_file():
             raise InputError(f"{final} exists and is not a package: refusing to replace it")
-        result = _build(root, final, manifest, where, selected, triton, archive)
+        result = _build(root, final, manifest, where, selected, triton, archive, deployment)
     result.decisions = decisions
     return result
 
 
 def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: list[tuple[Variant, Validation]],
-           triton: bool, archive: bool) -> PackageResult:
+           triton: bool, archive: bool, deployment: Deployment | None) -> PackageResult:
     kept = [variant for variant, _ in selected]
     profiles = _profiles(root, selected)
     reports = {record.report: _inside(record.report) for _, record in selected}  # source path → path in the package
@@ -142,8 +149,10 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
         if keep is not None and not (staging / keep.path).is_file():  # its tuned variant did not ship: the list does
             _copy_verified(root, staging, keep)
         atc = write_scripts(staging, packaged, keep.path if keep else None)
-        (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc]),
-                                           encoding="utf-8")
+        if deployment is not None:
+            write_deployment(staging, deployment)
+        (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc],
+                                                         deployment), encoding="utf-8")
         files, size = write_sums(staging)
         tarball_path.unlink(missing_ok=True)  # never beside a package it does not match
     tarball = write_archive(final, tarball_path) if archive else None

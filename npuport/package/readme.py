@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from npuport.core.manifest import Manifest
-from npuport.package.triton import readme_lines
+from npuport.package import deploy, triton
 
 
-def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path]) -> str:
+def render_readme(manifest: Manifest, model: str, with_triton: bool, atc: list[Path],
+                  deployment: deploy.Deployment | None = None) -> str:
     info = manifest.package
     assert info is not None
     source = manifest.source
@@ -60,6 +61,8 @@ def render_readme(manifest: Manifest, model: str, triton: bool, atc: list[Path])
                   "The `.om` files go to the folder given as argument (else `$OM_DIR`, else `<package>-om` beside the",
                   "package), never into the package, so `npuport verify` keeps passing. Generated, not run, by npuport:", ""]
         lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()} [OM_DIR]`" for path in atc]
-    if triton:
-        lines += readme_lines(manifest, model, info.device)
+    if with_triton:
+        lines += triton.readme_lines(manifest, model, info.device)
+    if deployment is not None:
+        lines += deploy.readme_lines(deployment)
     return "\n".join(lines) + "\n"

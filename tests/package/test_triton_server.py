@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,13 +201,34 @@ def test_a_moved_repository_answers_as_predict_and_serve_do(server, moved):  # t
 
 def test_triton_batches_the_text_model_up_to_its_largest_bucket(server, moved):  # type: ignore[no-untyped-def]
     """The config as the server read it: no preferred size below the maximum (Triton fills the field with
-    max_batch_size), so waiting requests are sent together up to it within the queue delay."""
-    _, package = moved
+    max_batch_size), so requests that wait while one runs go to model.py together, up to 16 texts."""
+    name = model_name(moved[1].name)
     client = triton.InferenceServerClient(server, network_timeout=WAIT)
     try:
-        config = client.get_model_config(model_name(package.name))
+        config = client.get_model_config(name)
+        batching = config["dynamic_batching"]
+        assert config["max_batch_size"] == 16 and batching["preferred_batch_size"] == [16]
+        assert int(batching["max_queue_delay_microseconds"]) > 0
+        before = client.get_inference_statistics(name)["model_stats"][0]
+        clients, start = 8, threading.Barrier(8)
+
+        def send() -> None:  # two requests of 4 texts from each client, all clients at once
+            own = triton.InferenceServerClient(server, network_timeout=WAIT)
+            try:
+                start.wait()
+                for _ in range(2):
+                    _infer(own, name, ["今天天气真好，心情非常愉快！"] * 4)
+            finally:
+                own.close()
+
+        threads = [threading.Thread(target=send) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        after = client.get_inference_statistics(name)["model_stats"][0]
     finally:
         client.close()
-    batching = config["dynamic_batching"]
-    assert config["max_batch_size"] == 16 and batching["preferred_batch_size"] == [16]
-    assert int(batching["max_queue_delay_microseconds"]) > 0
+    texts = int(after["inference_count"]) - int(before["inference_count"])  # Triton counts a batched model's rows
+    executions = int(after["execution_count"]) - int(before["execution_count"])
+    assert texts == clients * 2 * 4 and executions < clients * 2  # fewer runs of model.py than requests
