@@ -2,10 +2,10 @@
 
 A package is an artifacts directory the runtime loads as is (manifest, variant files, tokenizer, golden inputs and
 reference outputs, reports) plus SHA256SUMS, a README for the receiving engineer, ATC scripts, an optional Triton
-repository and optional deployment files (Dockerfile, KServe InferenceService) — as a directory and as a `.tar.gz`. Built in a staging directory and swapped into place, so a
-crash never leaves a half-written package under the final name. One run per target: `.<name>.lock` beside it is
-held from the first write to the tarball's, so a second run refuses at once and the tarball always comes from the
-run that built the directory beside it.
+repository and optional deployment files (Dockerfile, KServe InferenceService) — as a directory and as a `.tar.gz`.
+Built in a staging directory and swapped into place, so a crash never leaves a half-written package under the final
+name. One run per target: `.<name>.lock` beside it is held from the first write to the tarball's, so a second run
+refuses at once and the tarball always comes from the run that built the directory beside it.
 """
 
 from __future__ import annotations

@@ -49,6 +49,11 @@ def model_name(model: str, variant: Variant | None = None, bucket: Bucket | None
     return model + (f"__{variant.id}" if variant is not None else "") + (f"__{bucket.label}" if bucket is not None else "")
 
 
+def batch_limit(manifest: Manifest) -> int:
+    """Texts per batch Triton may form: the largest bucket batch, as `npuport serve` batches."""
+    return max((b.batch for v in manifest.variants for b in v.buckets), default=MAX_BATCH)
+
+
 def _schema() -> tuple[Any, Any]:
     """tritonclient's ModelConfig schema and protobuf's text format, or what to install."""
     try:
@@ -109,9 +114,9 @@ def _tensors(section: Any, specs: list[TensorSpec], schema: Any, libtorch: bool,
 def write_repository(package: Path, manifest: Manifest, model: str, device: str) -> list[Path]:
     """Write `triton/` under `package`, whose own files are in place (the text model first); returns the model folders."""
     _, text_format = _schema()
-    max_batch = max((b.batch for v in manifest.variants for b in v.buckets), default=MAX_BATCH)
+    batch = batch_limit(manifest)
     name = model_name(model)
-    text = _model_folder(package / TRITON_DIR / name, text_config(name, manifest, device, max_batch), text_format)
+    text = _model_folder(package / TRITON_DIR / name, text_config(name, manifest, device, batch), text_format)
     (text / LABELS_TXT).write_text("\n".join(manifest.source.labels) + "\n", encoding="utf-8")
     shutil.copyfile(PYTHON_MODEL, text / VERSION / "model.py")
     own = text / VERSION / name
@@ -123,7 +128,7 @@ def write_repository(package: Path, manifest: Manifest, model: str, device: str)
         for record in variant.files if variant.shape == "static" else [variant.files[0]]:
             bucket = record.bucket if variant.shape == "static" else None
             name = model_name(model, variant, bucket)
-            folder = _model_folder(package / TRITON_DIR / name, token_config(name, manifest, variant, bucket, device, max_batch),
+            folder = _model_folder(package / TRITON_DIR / name, token_config(name, manifest, variant, bucket, device, batch),
                                    text_format)
             _place(text / LABELS_TXT, folder / LABELS_TXT)
             _place_model(package, variant, record, folder / VERSION)
@@ -159,7 +164,6 @@ def _place(source: Path, target: Path) -> None:
 def readme_lines(manifest: Manifest, model: str, device: str) -> list[str]:
     """The package README's Triton section: which model needs which backend, and how to start it."""
     text = model_name(model)
-    max_batch = max((b.batch for v in manifest.variants for b in v.buckets), default=MAX_BATCH)
     native = sorted({"onnxruntime" if v.format == "onnx" else "pytorch (libtorch)" for v in manifest.variants
                      if v.format != "torchexport"})
     lines = ["", "## Triton Inference Server", "",
@@ -168,7 +172,7 @@ def readme_lines(manifest: Manifest, model: str, device: str) -> list[str]:
              f"`{text}` takes texts (TEXT, BYTES [n, 1]) and returns SCORES (FP32 [n, labels]) and LABELS (BYTES [n, 1],",
              "the decided labels as a JSON array), as `npuport serve` does: the **Python backend** runs npuport's runtime,",
              f"tokenizer included, on the package in `triton/{text}/1/{text}/` (`npuport verify` checks it there); Triton",
-             f"batches waiting requests up to {max_batch} texts."]
+             f"batches waiting requests up to {batch_limit(manifest)} texts."]
     if native:
         lines += [f"The other models take token ids and need the **{' and '.join(native)}** backend(s): one per dynamic",
                   "variant (dynamic batching), one per bucket of a static variant."]
