@@ -9,7 +9,16 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import TEXTS_HELP, ArtifactsDir, DeployTargetOpt, JsonOpt, ModelDir, comma_list
+from npuport.cli.options import (
+    TEXTS_HELP,
+    ArtifactsDir,
+    CpuClassOpt,
+    DeployTargetOpt,
+    Int8WeightsOpt,
+    JsonOpt,
+    ModelDir,
+    comma_list,
+)
 from npuport.cli.progress import ProgressBar
 
 
@@ -37,8 +46,8 @@ def convert(
     fuse: Annotated[str, typer.Option(help="ONNX variants that get ORT transformer fusion: dynamic, all, none. "
                                            "Static ONNX stays standard ops by default for Ascend ATC / CANN.")] = "dynamic",
     int8_static: Annotated[bool, typer.Option("--int8-static", help="Also build static-shape int8 ONNX.")] = False,
-    int8_weights: Annotated[str, typer.Option("--int8-weights", help="uint8 (most accurate) or int8-7bit (~2x faster on "
-                                              "VNNI CPUs); both compute exactly on every x86 CPU.")] = "uint8",
+    int8_weights: Int8WeightsOpt = None,
+    cpu_class: CpuClassOpt = None,
     target: DeployTargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -55,7 +64,8 @@ def convert(
                              precisions=comma_list(precisions) if precisions is not None else None,  # type: ignore[arg-type]
                              shapes=comma_list(shapes),  # type: ignore[arg-type]
                              buckets=() if planned else tuple(parse_buckets(buckets)), gear_texts=texts, opset=opset,
-                             fuse=fuse, int8_static=int8_static, int8_weights=int8_weights)
+                             fuse=fuse, int8_static=int8_static, int8_weights=int8_weights,
+                             cpu_class=cpu_class)
     options = for_target(options, target) if target else options
     with ProgressBar("building", quiet=as_json) as progress:
         result = convert_model(model_dir, output, options, progress=progress)

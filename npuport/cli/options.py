@@ -39,6 +39,13 @@ DeployOpt = Annotated[bool, typer.Option("--deploy", help="Also write deploy/Doc
                                                          "install, CPU) and deploy/inferenceservice.yaml (KServe, v2).")]
 ImageOpt = Annotated[str | None, typer.Option("--image", help="The image the KServe InferenceService runs, e.g. "
                                                              "registry.example.com/team/NAME:1 (default: NAME:latest).")]
+Int8WeightsOpt = Annotated[str | None, typer.Option("--int8-weights", help="int8 weights' scheme: uint8 (exact on any CPU, "
+                                                  "slow on VNNI/AMX), int8-7bit (exact on any x86, fast), int8 (exact and "
+                                                  "fastest on VNNI/AMX only). Default: chosen for --cpu-class.")]
+CpuClassOpt = Annotated[str | None, typer.Option("--cpu-class", help="The CPU class(es) int8 will run on: portable (unknown "
+                                                 "or mixed), native (this machine), or names like x86-64-avx512-vnni, "
+                                                 "x86-64-amx, x86-64-avx2 (comma list). Default: portable; native with "
+                                                 "--target cpu.")]
 ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
                                                                      "benchmarked there).")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "

@@ -10,7 +10,18 @@ import typer
 
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
-from npuport.cli.options import ArtifactsDir, DeviceOpt, JsonOpt, PackagePath, SpinOpt, TextsOpt, ThreadsOpt, VariantsOpt
+from npuport.cli.options import (
+    ArtifactsDir,
+    CpuClassOpt,
+    DeviceOpt,
+    Int8WeightsOpt,
+    JsonOpt,
+    PackagePath,
+    SpinOpt,
+    TextsOpt,
+    ThreadsOpt,
+    VariantsOpt,
+)
 from npuport.cli.progress import ProgressBar
 
 
@@ -85,7 +96,8 @@ def tune(
     precision: Annotated[str, typer.Option("--precision", help="int8 (calibrated static QDQ) or fp16.")],
     texts: TextsOpt = None,
     calibration: Annotated[str, typer.Option(help="int8 activation ranges: minmax, entropy or percentile.")] = "minmax",
-    int8_weights: Annotated[str, typer.Option("--int8-weights", help="uint8 or int8-7bit, as for convert.")] = "uint8",
+    int8_weights: Int8WeightsOpt = None,
+    cpu_class: CpuClassOpt = None,
     method: Annotated[str, typer.Option(help="int8: dynamic, static (calibrated QDQ) or auto (both; the smallest "
                                               "passing file wins).")] = "auto",
     smoothing: Annotated[str, typer.Option(help="int8: SmoothQuant before quantizing: auto (the α closest to fp32 on "
@@ -104,6 +116,6 @@ def tune(
 
     with ProgressBar("tuning", quiet=as_json) as progress:
         result = build(artifacts, precision, read_texts(texts) if texts else None, calibration, int8_weights, method,
-                       smoothing, resolve_profiles(None, profile or []), threads, progress=progress)
+                       smoothing, resolve_profiles(None, profile or []), threads, progress=progress, cpu_class=cpu_class)
     render.tuned(result, as_json)
     result.raise_if_failed()

@@ -40,7 +40,9 @@ class Job:
     fusion_type: str  # onnxruntime.transformers.optimizer model_type (model.architectures); "" when unfused
     fp16_keep_fp32: str  # pattern of node names ONNX fp16 leaves in fp32 (model.architectures); "" for none
     threshold: float = 0.5
-    int8_weights: str = "uint8"
+    int8_weights: str = "uint8"  # core.int8.SCHEMES key, chosen for the CPU class int8_chosen_for (int8_why says why)
+    int8_chosen_for: str = "portable"
+    int8_why: str = ""
     buckets: list[dict[str, int]] = field(default_factory=list)
     raw_shapes: list[str] = field(default_factory=list)  # onnx-export: unfused exports the fusion step reads
 

@@ -37,6 +37,7 @@ from npuport.core.files import (
     sha256_file,
 )
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs
+from npuport.core.int8 import choose_int8
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
 from npuport.core.records import still_current
@@ -301,7 +302,7 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
         "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
         "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
         "input_names": input_names, "num_labels": len(config["id2label"]), "num_heads": heads, "hidden_size": hidden,
-        "max_length": max_length, "threshold": threshold, "int8_weights": options.int8_weights, "fusion_type": spec.fusion or "",
+        "max_length": max_length, "threshold": threshold, **_int8_fields(options), "fusion_type": spec.fusion or "",
         "fp16_keep_fp32": spec.fp16_keep_fp32,
     }
     jobs = _jobs(model_dir, staging, options, plans, base)
@@ -338,3 +339,9 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
     )
     return ConvertResult(manifest=manifest, root=staging, seconds=0.0, steps=stats,
                          variant_seconds=variant_seconds, variant_step=variant_step)
+
+
+def _int8_fields(options: ConvertOptions) -> dict[str, str]:
+    """The int8 weights' scheme for the CPU class the artifacts are built for (core.int8), as the job carries it."""
+    choice = choose_int8(options.int8_weights, options.cpu_class)
+    return {"int8_weights": choice.scheme, "int8_chosen_for": choice.chosen_for, "int8_why": choice.why}

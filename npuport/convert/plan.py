@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from npuport.convert.quantize import INT8_WEIGHTS
 from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
 from npuport.core.devices import DeployTarget
 from npuport.core.errors import ConversionError
+from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
 from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")  # the default matrix
@@ -65,7 +65,8 @@ class ConvertOptions:
     opset: int = DEFAULT_OPSET
     fuse: str = "dynamic"  # which ONNX variants get ORT transformer fusion: dynamic | all | none
     int8_static: bool = False  # int8 is dynamic-shape only unless asked
-    int8_weights: str = "uint8"  # see convert.quantize.SCHEMES
+    int8_weights: str | None = None  # a core.int8.SCHEMES key; None: the scheme `cpu_class` runs fast and exactly
+    cpu_class: str | None = None  # the CPU class(es) int8 is built for (core.int8.choose_int8); None: portable
     gear_texts: Path | None = None  # plan `buckets` from these texts' token lengths instead (core.buckets.plan_gears)
 
     def __post_init__(self) -> None:
@@ -77,8 +78,9 @@ class ConvertOptions:
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:
                 raise ConversionError(f"unknown {name} {unknown or '(none)'}; choose from {', '.join(allowed)}")
-        if self.int8_weights not in INT8_WEIGHTS:
+        if self.int8_weights is not None and self.int8_weights not in INT8_WEIGHTS:
             raise ConversionError(f"--int8-weights must be one of {', '.join(INT8_WEIGHTS)}, got {self.int8_weights!r}")
+        choose_int8(self.int8_weights, self.cpu_class)  # an unknown --cpu-class is an error before anything is built
         if self.fuse not in FUSE_CHOICES:
             raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
@@ -121,11 +123,13 @@ TARGET_MATRIX: dict[DeployTarget, tuple[tuple[Format, ...], tuple[Precision, ...
 
 
 def for_target(options: ConvertOptions, target: str) -> ConvertOptions:
-    """`options` with the formats, precisions and shapes `target` needs (they replace the ones given)."""
+    """`options` with the formats, precisions and shapes `target` needs (they replace the ones given); for the cpu target
+    int8 is built for this machine's CPU class unless --cpu-class names another (it is validated here, on this class)."""
     if target not in TARGET_MATRIX:
         raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGET_MATRIX)}")
     formats, precisions, shapes = TARGET_MATRIX[target]  # type: ignore[index]
-    return replace(options, formats=formats, precisions=precisions, shapes=shapes)
+    cpu_class = options.cpu_class or (NATIVE if target == "cpu" else None)
+    return replace(options, formats=formats, precisions=precisions, shapes=shapes, cpu_class=cpu_class)
 
 
 def fused(fuse: str, shape: str) -> bool:

@@ -1,12 +1,13 @@
 """ONNX int8: dynamic quantization (weights per channel, activations uint8 at run time) under the int8 gate.
 
-Why not ONNX Runtime's default (uint8 activations x 8-bit int8 weights, "U8S8"): on x86 CPUs without VNNI, ORT
-runs U8S8 with VPMADDUBSW, whose pairwise 16-bit sums saturate, while AVX-512 VNNI accumulates the same products
-exactly in 32 bits, so one file gave different answers on different CPUs of one cloud (measured: the tiny test
-BERT's worst-text cosine 0.995 on AVX-512 VNNI, 0.926 on AVX2). Both schemes here keep the integer arithmetic
-exact on every x86 instruction set (SCHEMES): uint8 weights ("U8U8", the default: widened to 16 bits before the
-multiply-add; the most accurate) or 7-bit int8 weights ("U8S8 reduce_range": pair sums stay below 2^15; about twice
-as fast on VNNI CPUs, one bit less precise). Per-channel U8S8 without reduce_range saturates worse.
+The weights' scheme follows the CPU class the file will run on (`core.int8`: `--cpu-class`, `--target cpu`):
+ONNX Runtime's uint8 activations x int8 weights ("U8S8") run 9x faster than uint8 x uint8 on VNNI/AMX CPUs but
+saturate on AVX2 (VPMADDUBSW's 16-bit pair sums), so one file gave different answers on different CPUs of one cloud
+(the tiny test BERT's worst-text cosine 0.995 on AVX-512 VNNI, 0.926 on AVX2). Unknown or mixed classes get uint8
+weights ("U8U8", exact everywhere, fp32-like speed on VNNI); AVX2 and AVX-512 without VNNI get 7-bit int8 weights
+(exact there, their fast kernel); VNNI/AMX classes get full int8 weights (exact and fastest there). The class chosen
+for and the classes where the arithmetic is exact are recorded in the manifest (`quantization.chosen_for`,
+`exact_on`), and a verdict records the class it was reached on.
 
 Which layers stay fp32 is chosen on evidence: the rungs of LADDER are tried in order and the first file that passes
 the int8 validation profile on the golden texts is kept (real-weights MiniLM needs its feed-forward blocks in fp32:
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from npuport.core.files import atomic_path
+from npuport.core.int8 import SCHEMES
 from npuport.core.manifest import Quantization
 from npuport.model.architectures import ffn_scopes
 
@@ -32,15 +34,6 @@ LADDER: list[tuple[str, tuple[str, ...]]] = [
     ("ffn-output, embeddings", ("ffn-output", "embeddings")),
     ("ffn, embeddings", ("ffn-output", "ffn-input", "embeddings")),
 ]
-# Both schemes keep ONNX Runtime's integer arithmetic exact on every x86 instruction set (no 16-bit saturation).
-SCHEMES: dict[str, tuple[str, bool, str]] = {  # name → (weight dtype, reduce_range, why)
-    "uint8": ("uint8", False, "uint8 x uint8 products are widened to 16 bits before the multiply-add on every x86 "
-                              "instruction set, so nothing saturates; the most accurate portable scheme"),
-    "int8-7bit": ("int8", True, "7-bit int8 weights keep uint8 x int8 pair sums below 2^15, so AVX2's VPMADDUBSW cannot "
-                                "saturate, and VNNI CPUs run it with their fast int8 dot products (~2x the uint8 "
-                                "scheme there); one bit less of weight precision"),
-}
-INT8_WEIGHTS = tuple(SCHEMES)
 LADDER_WHY = "layers kept in fp32: the first rung of the ladder whose file passed the int8 profile on the golden texts"
 
 Judge = Callable[[Path], list[str]]  # a written file → the profile checks it fails (empty: it passes)
@@ -62,12 +55,13 @@ def node_roles(model: object) -> dict[str, list[str]]:
     return roles
 
 
-def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8") -> tuple[list[str], Quantization]:
-    """Quantize with `weights` (a SCHEMES key) rung by rung until `judge` passes a file; the last rung's file is
-    kept if none does (validate will then say why it fails)."""
+def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8", chosen_for: str = "portable",
+                       class_why: str = "") -> tuple[list[str], Quantization]:
+    """Quantize with `weights` (a core.int8.SCHEMES key, chosen for the CPU class `chosen_for`) rung by rung until
+    `judge` passes a file; the last rung's file is kept if none does (validate will then say why it fails)."""
     import onnx
 
-    dtype, reduce_range, why = SCHEMES[weights]
+    scheme = SCHEMES[weights]
     roles = node_roles(onnx.load(str(src), load_external_data=False))
     tried: list[str] | None = None
     for rung, kept in LADDER:
@@ -76,11 +70,12 @@ def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8
             continue  # this graph has no node of the rung's new roles: the same file as the rung before
         tried = excluded
         quantize_dynamic_int8(src, dst, excluded, weights)
-        scheme = Quantization(method="dynamic", weights=dtype, activations="uint8", granularity="per-channel",  # type: ignore[arg-type]
-                              reduce_range=reduce_range, kept_fp32=rung, fp32_nodes=excluded, why=f"{why}; {LADDER_WHY}")
+        record = Quantization(method="dynamic", weights=scheme.weights, activations="uint8", granularity="per-channel",  # type: ignore[arg-type]
+                              reduce_range=scheme.reduce_range, kept_fp32=rung, fp32_nodes=excluded, chosen_for=chosen_for,
+                              exact_on=list(scheme.exact_on) if scheme.exact_on else None, why="; ".join(filter(None, (class_why, scheme.why, LADDER_WHY))))
         if not judge(dst):
             break
-    return [f"dynamic-quantization:{scheme.label}"], scheme
+    return [f"dynamic-quantization:{record.label}"], record
 
 
 def quantize_dynamic_int8(src: Path, dst: Path, excluded: list[str], weights: str = "uint8") -> None:
@@ -91,7 +86,7 @@ def quantize_dynamic_int8(src: Path, dst: Path, excluded: list[str], weights: st
     logging.getLogger("root").setLevel(logging.ERROR)
     with atomic_path(dst) as tmp, contextlib.redirect_stdout(io.StringIO()):
         # Fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; their outputs are fp32.
-        dtype, reduce_range, _ = SCHEMES[weights]
-        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, per_channel=True,
-                         reduce_range=reduce_range,
+        scheme = SCHEMES[weights]
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if scheme.weights == "int8" else QuantType.QUInt8,
+                         per_channel=True, reduce_range=scheme.reduce_range,
                          nodes_to_exclude=excluded, extra_options={"DefaultTensorType": TensorProto.FLOAT})

@@ -146,7 +146,7 @@ def _onnx_derived(group: StepContext) -> list[dict[str, Any]]:
         if group.job.step == "onnx-fp16":
             return path, convert_onnx_fp16(source, path, shared_weights(group, "fp16", bucket), group.job.fp16_keep_fp32)
         transforms, scheme = quantize_onnx_int8(source, path, lambda candidate: _int8_failures(group, candidate, bucket),
-                                                group.job.int8_weights)
+                                                group.job.int8_weights, group.job.int8_chosen_for, group.job.int8_why)
         variant_id = f"onnx-int8-{'static' if bucket else 'dynamic'}"
         earlier = group.quantization.get(variant_id)
         if earlier is None or len(scheme.fp32_nodes) > len(earlier["fp32_nodes"]):

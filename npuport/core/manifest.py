@@ -20,7 +20,8 @@ from npuport.core.paths import relative_path_problem, shown
 from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
-SCHEMA_VERSION = "1.3"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights
+SCHEMA_VERSION = "1.4"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
+# 1.4: Quantization.chosen_for/exact_on
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx", "torchexport"]
@@ -124,6 +125,8 @@ class Quantization(_Model):
     kept_fp32: str  # which node roles stayed fp32 ("none", "ffn-output, embeddings", …)
     fp32_nodes: list[str]
     why: str
+    chosen_for: str = "portable"  # the CPU class the scheme was chosen for (core.int8.scheme_for); portable: unknown
+    exact_on: list[str] | None = None  # CPU classes whose int8 kernels compute it exactly; None: every CPU
 
     @property
     def label(self) -> str:

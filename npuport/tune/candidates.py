@@ -2,7 +2,8 @@
 
 int8 is ONNX Runtime's static quantization in QDQ form (QuantizeLinear/DequantizeLinear pairs around the weighted
 MatMuls, Gemm and the embedding Gather): activation ranges calibrated on texts, weights per channel, in the same portable scheme as
-convert's dynamic int8 (`convert.quantize.SCHEMES`: uint8 weights by default, so nothing saturates on AVX2). QDQ is
+convert's dynamic int8 (`core.int8.SCHEMES`, chosen for the CPU class: uint8 weights for an unknown class, so
+nothing saturates on AVX2). QDQ is
 also the form TensorRT, ORT's CUDA provider and Ascend's AMCT flow consume. fp16 is convert's fp16 conversion with
 the kept nodes blocked (they compute in fp32 between Casts).
 """
@@ -16,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from npuport.convert.quantize import SCHEMES
 from npuport.core.files import atomic_path
+from npuport.core.int8 import SCHEMES
 
 CALIBRATIONS = ("minmax", "entropy", "percentile")
 QUANTIZED_OPS = ["MatMul", "Gemm", "Gather"]
@@ -31,7 +32,7 @@ def int8_qdq(base: Path, out: Path, feeds: Any, kept: list[str], calibration: st
         def get_next(self) -> dict[str, Any] | None:
             return feeds.get_next()
 
-    dtype, reduce_range, _ = SCHEMES[weights]
+    scheme = SCHEMES[weights]
     excluded = kept + _activation_products(base)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[calibration]
@@ -40,8 +41,8 @@ def int8_qdq(base: Path, out: Path, feeds: Any, kept: list[str], calibration: st
     with atomic_path(out) as tmp, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantize_static(str(base), str(tmp), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=QUANTIZED_OPS,
-                        per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8 if dtype == "int8" else QuantType.QUInt8, nodes_to_exclude=excluded,
+                        per_channel=True, reduce_range=scheme.reduce_range, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8 if scheme.weights == "int8" else QuantType.QUInt8, nodes_to_exclude=excluded,
                         calibrate_method=method, extra_options={"CalibMovingAverage": False})
 
 

@@ -26,6 +26,7 @@ from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import artifacts_lock, atomic_path, fresh_directory, write_text_atomic
+from npuport.core.int8 import SCHEMES, Int8Choice, choose_int8
 from npuport.core.manifest import ExportCheck, FileRecord, Manifest, Quantization, Tuning, TuningStep, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, step, total
 from npuport.doctor.localise import Examiner, LayerError
@@ -77,16 +78,18 @@ def tune(
     precision: str,
     texts: list[str] | None = None,
     calibration: str = "minmax",
-    int8_weights: str = "uint8",
+    int8_weights: str | None = None,
     method: str = "auto",
     smoothing: str = "auto",
     profiles: dict[str, Profile] | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
     max_steps: int = MAX_STEPS,
+    cpu_class: str | None = None,
 ) -> TuneResult:
     """Build `onnx-<precision>-tuned` in the artifacts at `path` (see module doc); `texts` calibrate int8 (ranges and
-    smoothing); `smoothing` is auto (α chosen on those texts), off, or an α; at most `max_steps` candidates per method."""
+    smoothing); `smoothing` is auto (α chosen on those texts), off, or an α; at most `max_steps` candidates per method;
+    int8 weights in `int8_weights`, else the scheme `cpu_class` runs fast and exactly (core.int8.choose_int8)."""
     if precision not in PRECISIONS:
         raise InputError(f"tune builds {' or '.join(PRECISIONS)}, not {precision!r} (bf16 is TorchScript-only; see README)")
     if method not in METHODS:
@@ -94,10 +97,11 @@ def tune(
     if calibration not in CALIBRATIONS:
         raise InputError(f"--calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
     alphas = _alphas(smoothing)
+    choice = choose_int8(int8_weights, cpu_class)
     root = Path(path)
     with artifacts_lock(root):  # tune writes a variant into the artifacts: one writer at a time (convert holds it too)
         tuner = _Tuner(root, precision, (profiles or DEFAULT_PROFILES)[precision], threads, reporter(progress), max_steps)
-        return tuner.run(texts, calibration, int8_weights, method, alphas)
+        return tuner.run(texts, calibration, choice, method, alphas)
 
 
 class _Tuner:
@@ -116,7 +120,7 @@ class _Tuner:
             self.examiner = Examiner(root, self.manifest, None, profile)
             self.reference = golden_reference(root, self.manifest).logits
 
-    def run(self, texts: list[str] | None, calibration: str, int8_weights: str, method: str,
+    def run(self, texts: list[str] | None, calibration: str, choice: Int8Choice, method: str,
             alphas: tuple[float, ...]) -> TuneResult:
         methods = {"int8": {"auto": ["dynamic", "static-qdq"], "dynamic": ["dynamic"], "static": ["static-qdq"]}[method],
                    "fp16": ["fp16-keep-fp32"]}[self.precision]
@@ -130,8 +134,8 @@ class _Tuner:
             with step(self.notify, "fp32 export in standard ops"):
                 base = _export_unfused(self.manifest, self.base, self.examiner, scratch / "base.onnx")
             builders: dict[str, Callable[[Path, Path, list[str]], None]] = {
-                "dynamic": lambda src, out, kept: quantize_dynamic_int8(src, out, kept, int8_weights),
-                "static-qdq": lambda src, out, kept: int8_qdq(src, out, feeds, kept, calibration, int8_weights),
+                "dynamic": lambda src, out, kept: quantize_dynamic_int8(src, out, kept, choice.scheme),
+                "static-qdq": lambda src, out, kept: int8_qdq(src, out, feeds, kept, calibration, choice.scheme),
                 "fp16-keep-fp32": lambda src, out, kept: fp16_kept(src, out, kept),
             }
             ranges = None  # per-channel activation maxima, measured once for every method's smoothing
@@ -157,7 +161,7 @@ class _Tuner:
                                 kept_fp32=kept, steps=result.steps)
                 assert candidate is not None
                 result.kept, result.smoothing = kept, smoothing
-                result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], int8_weights)
+                result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], choice)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             if self._fp32 is not None:
@@ -233,10 +237,8 @@ class _Tuner:
                     seconds[index] += time.perf_counter() - started
         return seconds[0] / seconds[1]
 
-    def _publish(self, candidate: Path, recipe: Tuning, last: TuningStep, int8_weights: str) -> tuple[str, Path | None]:
+    def _publish(self, candidate: Path, recipe: Tuning, last: TuningStep, choice: Int8Choice) -> tuple[str, Path | None]:
         """The passing candidate as variant onnx-<precision>-tuned (file first, manifest last), with its keep-list."""
-        from npuport.convert.quantize import SCHEMES
-
         root, precision = self.root, self.precision
         variant_id = f"onnx-{precision}-tuned"
         target = root / "onnx" / f"{precision}-tuned.onnx"
@@ -249,12 +251,13 @@ class _Tuner:
             recipe = recipe.model_copy(update={"keep_list": FileRecord.of(root, keep_list)})
         quantization = None
         if precision == "int8":
-            dtype, reduce_range, why = SCHEMES[int8_weights]
+            scheme = SCHEMES[choice.scheme]
             quantization = Quantization(
-                method="static-qdq" if recipe.method == "static-qdq" else "dynamic", weights=dtype,  # type: ignore[arg-type]
-                activations="uint8", granularity="per-channel", reduce_range=reduce_range,
+                method="static-qdq" if recipe.method == "static-qdq" else "dynamic", weights=scheme.weights,  # type: ignore[arg-type]
+                activations="uint8", granularity="per-channel", reduce_range=scheme.reduce_range,
                 kept_fp32=f"{len(recipe.kept_fp32)} nodes chosen by npuport tune", fp32_nodes=recipe.kept_fp32,
-                why=f"{why}; {recipe.method}, the nodes doctor found most sensitive kept in fp32")
+                chosen_for=choice.chosen_for, exact_on=list(scheme.exact_on) if scheme.exact_on else None,
+                why=f"{choice.why}; {scheme.why}; {recipe.method}, the nodes doctor found most sensitive kept in fp32")
         manifest = Manifest.load(root)  # re-read: nothing another command recorded is lost
         variant = self.base.model_copy(update={
             "id": variant_id, "precision": precision,

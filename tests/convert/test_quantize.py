@@ -11,7 +11,8 @@ import pytest
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
 from npuport.convert.quantize import LADDER, node_roles, quantize_onnx_int8
-from npuport.core.errors import ConversionError
+from npuport.core.errors import ConversionError, InputError
+from npuport.core.int8 import VNNI_CLASSES
 from npuport.validate.gate import validate_artifacts
 
 
@@ -51,11 +52,13 @@ def test_a_passing_first_rung_keeps_nothing_in_fp32(converted, tmp_path):  # typ
     assert (scheme.kept_fp32, scheme.fp32_nodes) == ("none", [])
 
 
-def test_seven_bit_int8_weights_are_the_fast_portable_alternative(tiny_model, tmp_path):  # type: ignore[no-untyped-def]
-    options = ConvertOptions(formats=("onnx",), precisions=("int8",), shapes=("dynamic",), int8_weights="int8-7bit")
+def test_an_avx2_target_gets_seven_bit_int8_weights(tiny_model, tmp_path):  # type: ignore[no-untyped-def]
+    options = ConvertOptions(formats=("onnx",), precisions=("int8",), shapes=("dynamic",), cpu_class="x86-64-avx2")
     result = convert_model(tiny_model("bert"), tmp_path / "bert", options, isolate=False)
     variant = result.manifest.variant("onnx-int8-dynamic")
     assert variant.quantization is not None and (variant.quantization.weights, variant.quantization.reduce_range) == ("int8", True)
+    assert variant.quantization.chosen_for == "x86-64-avx2" and variant.quantization.exact_on is None
+    assert variant.quantization.why.startswith("x86-64-avx2 has no VNNI")
     assert variant.transforms == ["dynamic-quantization:U8S8-per-channel-reduce-range"]
     weights = [t for t in onnx.load(str(tmp_path / "bert" / variant.files[0].path)).graph.initializer
                if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2]
@@ -63,6 +66,18 @@ def test_seven_bit_int8_weights_are_the_fast_portable_alternative(tiny_model, tm
     assert validate_artifacts(tmp_path / "bert").passed
 
 
-def test_an_unknown_int8_scheme_is_refused():
-    with pytest.raises(ConversionError, match="--int8-weights must be one of uint8, int8-7bit"):
+def test_full_int8_weights_are_recorded_as_exact_on_vnni_classes_only(converted, tmp_path):  # type: ignore[no-untyped-def]
+    _, scheme = quantize_onnx_int8(fp32_onnx(converted, "bert"), tmp_path / "int8.onnx", lambda path: [], "int8",
+                                   "x86-64-avx512-vnni")
+    assert (scheme.weights, scheme.reduce_range, scheme.label) == ("int8", False, "U8S8-per-channel")
+    assert scheme.chosen_for == "x86-64-avx512-vnni" and set(scheme.exact_on or []) == set(VNNI_CLASSES)
+    weights = [t for t in onnx.load(str(tmp_path / "int8.onnx")).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2]
+    assert max(abs(int(v)) for t in weights for v in onnx.numpy_helper.to_array(t).ravel()) > 64  # all 8 bits used
+
+
+def test_an_unknown_int8_scheme_or_cpu_class_is_refused():
+    with pytest.raises(ConversionError, match="--int8-weights must be one of uint8, int8-7bit, int8"):
         ConvertOptions(int8_weights="int4")
+    with pytest.raises(InputError, match="unknown --cpu-class 'x86-64-avx9'"):
+        ConvertOptions(cpu_class="x86-64-avx9")
