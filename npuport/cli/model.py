@@ -48,6 +48,9 @@ def convert(
     int8_static: Annotated[bool, typer.Option("--int8-static", help="Also build static-shape int8 ONNX.")] = False,
     int8_weights: Int8WeightsOpt = None,
     cpu_class: CpuClassOpt = None,
+    engines: Annotated[str, typer.Option(help="Comma list of onnxruntime, openvino: openvino adds openvino-fp32-dynamic "
+                                               "and openvino-bf16-dynamic, the fp32 dynamic ONNX file run by OpenVINO "
+                                               "at that inference precision (needs npuport[openvino]).")] = "onnxruntime",
     target: DeployTargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -65,7 +68,7 @@ def convert(
                              shapes=comma_list(shapes),  # type: ignore[arg-type]
                              buckets=() if planned else tuple(parse_buckets(buckets)), gear_texts=texts, opset=opset,
                              fuse=fuse, int8_static=int8_static, int8_weights=int8_weights,
-                             cpu_class=cpu_class)
+                             cpu_class=cpu_class, engines=comma_list(engines))
     options = for_target(options, target) if target else options
     with ProgressBar("building", quiet=as_json) as progress:
         result = convert_model(model_dir, output, options, progress=progress)

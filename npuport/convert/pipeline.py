@@ -36,7 +36,7 @@ from npuport.core.files import (
     remove_stale_temporaries,
     sha256_file,
 )
-from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs
+from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference
 from npuport.core.int8 import choose_int8
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
@@ -46,6 +46,7 @@ from npuport.model.architectures import architecture
 from npuport.model.source import DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_inputs, model_max_length, read_config
 from npuport.model.tokenizer import TextEncoder, golden_inputs
 from npuport.model.traffic import token_lengths
+from npuport.runtime.openvino_runner import import_openvino
 
 STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "torchexport-fp32", "torchexport-fp16",
               "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
@@ -242,6 +243,8 @@ def convert_model(
         gears = plan_gears(token_lengths(tokenizer, read_texts(options.gear_texts), max_length), max_length)
         options = replace(options, buckets=tuple(gears.buckets))
     plans = plan_variants(options)
+    if "openvino" in options.engines:
+        import_openvino()  # before the slow work
     if any(p.shape == "static" for p in plans):
         check_buckets(list(options.buckets), max_length)
     if out_dir.exists() and not out_dir.is_dir():
@@ -320,6 +323,11 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
         stats.append(StepStats(job.step, result["seconds"], result["peak_rss_mb"]))
     assert facts is not None, "the first step always loads the model"
     variants = _dedupe(staging, raw_variants)
+    if "openvino" in options.engines:
+        from npuport.convert.engines import openvino_variants
+
+        variants += openvino_variants(staging, variants, golden, load_reference(staging / REFERENCE_FILE),
+                                      base["activation"], base["pad_token_id"])
     root_record = lambda rel: FileRecord.of(staging, staging / rel)  # noqa: E731
     tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
     source = SourceInfo(

@@ -9,6 +9,8 @@ from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
 from npuport.core.devices import DeployTarget
 from npuport.core.errors import ConversionError
 from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
+
+ENGINES = ("onnxruntime", "openvino")  # who runs the ONNX variants (convert.engines builds the OpenVINO ones)
 from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")  # the default matrix
@@ -67,6 +69,7 @@ class ConvertOptions:
     int8_static: bool = False  # int8 is dynamic-shape only unless asked
     int8_weights: str | None = None  # a core.int8.SCHEMES key; None: the scheme `cpu_class` runs fast and exactly
     cpu_class: str | None = None  # the CPU class(es) int8 is built for (core.int8.choose_int8); None: portable
+    engines: tuple[str, ...] = ("onnxruntime",)  # openvino: also OpenVINO variants of the fp32 dynamic ONNX (convert.engines)
     gear_texts: Path | None = None  # plan `buckets` from these texts' token lengths instead (core.buckets.plan_gears)
 
     def __post_init__(self) -> None:
@@ -81,6 +84,9 @@ class ConvertOptions:
         if self.int8_weights is not None and self.int8_weights not in INT8_WEIGHTS:
             raise ConversionError(f"--int8-weights must be one of {', '.join(INT8_WEIGHTS)}, got {self.int8_weights!r}")
         choose_int8(self.int8_weights, self.cpu_class)  # an unknown --cpu-class is an error before anything is built
+        unknown = [engine for engine in self.engines if engine not in ENGINES]
+        if unknown or not self.engines:
+            raise ConversionError(f"unknown engine {unknown or '(none)'}; choose from {', '.join(ENGINES)}")
         if self.fuse not in FUSE_CHOICES:
             raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
@@ -110,6 +116,8 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
     if not plans:
         raise ConversionError("the chosen formats/precisions/shapes leave nothing to build "
                               "(int8 without --int8-static is dynamic-only)")
+    if "openvino" in options.engines and VariantPlan("onnx", "fp32", "dynamic") not in plans:
+        raise ConversionError("--engines openvino runs the fp32 dynamic ONNX graph: add onnx, fp32 and dynamic to the matrix")
     return plans
 
 

@@ -21,10 +21,11 @@ from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
 SCHEMA_VERSION = "1.4"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
-# 1.4: Quantization.chosen_for/exact_on
+# 1.4: Quantization.chosen_for/exact_on, Variant.engine
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx", "torchexport"]
+Engine = Literal["onnxruntime", "openvino"]  # who runs an ONNX variant's file
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 ShapeMode = Literal["dynamic", "static"]
 # The largest static shape npuport builds or reads: a bucket beyond it is a typo, not a plan (16x128 is typical).
@@ -180,6 +181,7 @@ class Variant(_Model):
     transforms: list[str] = []
     quantization: Quantization | None = None  # int8 variants: the scheme
     tuning: Tuning | None = None  # variants `npuport tune` built: the recipe
+    engine: Engine | None = None  # ONNX only: None runs on ONNX Runtime; openvino: OpenVINO at `precision` (its hint)
     export_check: ExportCheck
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from npuport.core.progress import Progress, done, reporter, total
 from npuport.core.texts import check_texts
 from npuport.model.tokenizer import TextEncoder
 from npuport.runtime.execute import run_chunks
+from npuport.runtime.openvino_runner import OpenVinoRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 
@@ -74,7 +75,10 @@ class Classifier:
     @property
     def engine(self) -> str:
         """What really runs: ONNX Runtime with the providers its sessions enabled, or torch on a device."""
-        sessions = [r for r in dict.fromkeys(self._runners.values()) if isinstance(r, OrtRunner)]
+        runners = list(dict.fromkeys(self._runners.values()))
+        if isinstance(runners[0], OpenVinoRunner):
+            return runners[0].engine
+        sessions = [r for r in runners if isinstance(r, OrtRunner)]
         if sessions:
             return f"onnxruntime ({', '.join(dict.fromkeys(p for r in sessions for p in r.providers))})"
         return f"torch ({self.device})"
@@ -85,7 +89,8 @@ class Classifier:
         import sys
 
         cpu = cpu_class()
-        libraries = ("onnxruntime",) if self.variant.format == "onnx" else ("torch", "torch_npu")
+        libraries = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",)}[self.variant.engine or "onnxruntime"] \
+            if self.variant.format == "onnx" else ("torch", "torch_npu")
         versions = {name: str(getattr(sys.modules[name], "__version__", "unknown")) for name in libraries if name in sys.modules}
         return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine, versions=versions)
 

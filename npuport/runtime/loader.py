@@ -23,6 +23,7 @@ from npuport.core.sums import SUMS_FILE, check_listed, find_sums
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.export_runner import ExportedProgramRunner
+from npuport.runtime.openvino_runner import OpenVinoRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
@@ -82,7 +83,7 @@ def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> t
     for fmt, precision, shape, reason in _DEFAULTS[device.type]:
         for candidate in manifest.variants:
             wanted = ((fmt, candidate.format), (precision, candidate.precision), (shape, candidate.shape))
-            if all(want in (None, have) for want, have in wanted):
+            if (candidate.engine is None or fmt is None) and all(want in (None, have) for want, have in wanted):
                 return candidate, f"default for {device.type}: {reason}"
     raise ManifestError("the manifest lists no variants")
 
@@ -103,13 +104,17 @@ def _runners(root: Path, variant: Variant, device: Device, threads: int | None) 
     runners: dict[Bucket | None, Runner] = {}
     for rel, buckets in by_path.items():
         inputs, outputs = variant.specs_at(buckets[0]) if len(buckets) == 1 else (variant.inputs, variant.outputs)
-        runners.update(dict.fromkeys(buckets, runner_for(root / rel, variant.format, inputs, outputs, device, threads)))
+        runners.update(dict.fromkeys(buckets, runner_for(root / rel, variant.format, inputs, outputs, device, threads,
+                                                         variant.engine, variant.precision)))
     return runners
 
 
 def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu"),
-               threads: int | None = None) -> Runner:
-    """The runner of one variant file: ONNX Runtime for .onnx, torch for TorchScript and .pt2 (not yet activated)."""
+               threads: int | None = None, engine: str | None = None, precision: str = "fp32") -> Runner:
+    """The runner of one variant file: ONNX Runtime for .onnx (OpenVINO at `precision` when `engine` says so), torch
+    for TorchScript and .pt2 (not yet activated)."""
+    if fmt == "onnx" and engine == "openvino":
+        return OpenVinoRunner(path, inputs, outputs, precision, device, threads)
     if fmt == "onnx":
         return OrtRunner(path, inputs, outputs, device, threads)
     if fmt == "torchexport":

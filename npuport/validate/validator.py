@@ -220,7 +220,7 @@ def caveats(
 ) -> list[str]:
     """Where a comparison does not test what its name claims, say so in the report."""
     notes: list[str] = []
-    if variant.format == "onnx" and variant.precision in ("fp16", "bf16") and device.type == "cpu":
+    if variant.format == "onnx" and variant.engine is None and variant.precision in ("fp16", "bf16") and device.type == "cpu":
         notes.append(f"{variant.precision} on ONNX Runtime's CPU provider: it has no {variant.precision} kernels for "
                      "most ops and computes them in fp32 between inserted Casts, so this measures the rounding of "
                      f"weights and activations, not {variant.precision} arithmetic as a GPU or NPU does it; "
