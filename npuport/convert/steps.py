@@ -29,7 +29,7 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
         transforms.append("half")
     elif precision == "bf16":  # weights and compute in bfloat16; logits cast to float32 inside the program
         model = model.to(torch.bfloat16)
-        transforms += ["bfloat16", "logits-to-float32"]
+        transforms += ["bfloat16", "logits-to-float32"] + _sdpa(model)
     wrapper = LogitsOnly(model, group.job.input_names, float32_logits=precision == "bf16")
     written: dict[str, Path] = {}  # program fingerprint → file that holds it
 
@@ -43,6 +43,19 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
 
     plans = sorted(group.job.variant_plans(), key=lambda p: p.shape)  # dynamic first: statics may share its file
     return [group.build(plan, write, logits_dtype) for plan in plans]
+
+
+def _sdpa(model: Any) -> list[str]:
+    """bf16 programs trace transformers' SDPA attention, not the eager attention the ONNX export needs (ORT fuses only
+    that): torch's fused CPU attention kernel is what eager bf16 users run, and traced eager attention fell behind it
+    on long batches (issue 23: p90 1,509 against 993 ms on RoBERTa-base, AMX). The traced SDPA program matched eager
+    SDPA exactly on other shapes and padding (max |Δlogit| 0, benchmarks/bf16.py); convert's check proves it per model.
+    Architectures without SDPA in transformers keep eager attention."""
+    try:
+        model.set_attn_implementation("sdpa")
+    except (ValueError, ImportError, AttributeError):
+        return []
+    return ["sdpa-attention"]
 
 
 def _torch_export(group: StepContext) -> list[dict[str, Any]]:
