@@ -81,6 +81,25 @@ class HandWrittenBaseline:
             logits = self._model(**inputs).logits
         return to_probabilities(logits.float().cpu().numpy(), self.activation)
 
+    def to_bfloat16(self) -> None:
+        """The same model in bfloat16 (`model.to(torch.bfloat16)`, what a user with an AVX512-BF16/AMX CPU writes)."""
+        import torch
+
+        self._model = self._model.to(torch.bfloat16)
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The seeds' tokenization (padding to the longest text of the batch) as int64 arrays: an engine-only feed."""
+        encoded = self._tokenizer(texts, return_tensors="np", padding=True, truncation=True, max_length=self.max_length)
+        return {name: np.asarray(array, dtype=np.int64) for name, array in encoded.items()}
+
+    def logits(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """The model alone on an encoded batch (no tokenization): what engine-only timings compare."""
+        import torch
+
+        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in feed.items()}
+        with torch.no_grad():
+            return self._model(**inputs).logits.float().cpu().numpy()
+
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         """Per text, the labels over the threshold with their probabilities (the seeds' output)."""
         probabilities = self.probabilities(texts)
