@@ -39,7 +39,6 @@ from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device, cpu_class
 from npuport.core.manifest import Manifest
 from npuport.runtime import load
-from npuport.runtime.loader import runner_for
 
 Feed = dict[str, np.ndarray]
 
@@ -90,21 +89,21 @@ def optimum_engine(path: Path, baseline: HandWrittenBaseline, threads: int, acti
                   inputs=names)
 
 
-def npuport_engines(root: Path, manifest: Manifest, threads: int, wanted: list[str] | None) -> list[Engine]:
+def npuport_engines(root: Path, threads: int, wanted: list[str] | None, label: str = "") -> list[Engine]:
+    """Every dynamic variant of the artifacts at `root` (or the `wanted` ones), engine-only through
+    `Classifier.logits` (the validation entry: no tokenizer) and end to end through `predict`."""
     here = cpu_class().name
+    manifest = Manifest.load(root)
     engines = []
     for variant in manifest.variants:
         if variant.shape != "dynamic" or (wanted and variant.id not in wanted):
             continue
-        runner = runner_for(root / variant.files[0].path, variant.format, variant.inputs, variant.outputs, Device("cpu"),
-                            threads, variant.engine, variant.precision)
-        runner.activate()
         classifier = load(root, variant.id, "cpu", threads)
         verdict = manifest.verdict(variant, "cpu")
         gate = "not validated" if verdict is None else ("PASS" if verdict.passed else "FAIL")
         if verdict is not None and verdict.platform is not None and verdict.platform.cpu_class != here:
             gate += f" (on {verdict.platform.cpu_class})"
-        engines.append(Engine(f"npuport {variant.id}", runner.infer,
+        engines.append(Engine(f"npuport {variant.id}{label}", classifier.logits,
                               lambda texts, c=classifier: c.predict(texts, batch_size=len(texts)),
                               inputs=[s.name for s in variant.inputs], gate=gate))
     return engines
@@ -147,6 +146,8 @@ def main() -> None:
     parser.add_argument("--source", type=Path, help="the model directory (default: the manifest's source path)")
     parser.add_argument("--optimum-int8", type=Path, help="Optimum's quantized model.onnx (benchmarks/optimum_int8.sh)")
     parser.add_argument("--variants", help="comma list (default: every dynamic variant)")
+    parser.add_argument("--extra", action="append", default=[], metavar="ARTIFACTS:VARIANT",
+                        help="a variant of other artifacts of the same model, e.g. the portable int8 build")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-sizes", default="1,16")
@@ -159,7 +160,10 @@ def main() -> None:
     baseline, engines = eager_engines(args.source or Path(manifest.source.path), manifest, threads)
     if args.optimum_int8:
         engines.append(optimum_engine(args.optimum_int8, baseline, threads, manifest.source.activation))
-    engines += npuport_engines(args.artifacts, manifest, threads, args.variants.split(",") if args.variants else None)
+    engines += npuport_engines(args.artifacts, threads, args.variants.split(",") if args.variants else None)
+    for extra in args.extra:
+        root, _, variant = extra.rpartition(":")
+        engines += npuport_engines(Path(root), threads, [variant], f" [{Path(root).name}]")
     texts, source = corpus_texts(manifest.source.labels)
     plans = {}
     for size in (int(part) for part in args.batch_sizes.split(",")):

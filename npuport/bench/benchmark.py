@@ -1,4 +1,5 @@
-"""`bench_artifacts`: time variants end to end (texts in → Predictions out) against the hand-written baseline.
+"""`bench_artifacts`: time variants end to end (texts in → Predictions out) and engine-only (token batches in →
+logits out) against the hand-written baseline, both in the same run.
 
 For every variant: the first-call cost (hash check, load incl. session creation, first predict) apart from steady
 state, and its peak memory; then for every batch size, the texts are cut into batches in file order and the
@@ -149,16 +150,16 @@ class _Pairing:
     shared machine comes and goes within seconds). Not alternated call by call: torch's and ONNX Runtime's
     thread pools keep spinning for a while after a call, and alternating the engines per call makes each one's
     spinning threads steal the cores the other needs (measured here: 10x slower both ways); a short pause
-    between blocks lets them settle."""
+    between blocks lets them settle. The same pairing times end to end (texts) and engine-only (token batches)."""
 
-    def __init__(self, baseline: HandWrittenBaseline, predict: Callable[[list[str], int], object]) -> None:
+    def __init__(self, baseline: Callable[[Any], object], mine: Callable[[Any], object]) -> None:
         self.baseline = baseline
-        self.predict = predict
+        self.mine = mine
 
-    def run(self, batches: list[list[str]], batch_size: int, warmup: int, repeat: int) -> tuple[list[float], list[float]]:
+    def run(self, batches: list[Any], warmup: int, repeat: int) -> tuple[list[float], list[float]]:
         base: list[float] = []
         mine: list[float] = []
-        engines = [(self.baseline.predict, base), (lambda batch: self.predict(batch, batch_size), mine)]
+        engines = [(self.baseline, base), (self.mine, mine)]
         for call, _ in engines:
             for batch in (batches * warmup)[:warmup]:
                 call(batch)
@@ -228,9 +229,12 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
         "created": utc_now(),
         "host": _host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
         "texts": {"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
-        "method": "end to end: texts in → predictions out, tokenization included; baseline and variant run the same "
-                  f"batches in {BLOCKS} alternating blocks per pass; warm-up calls excluded; "
-                  "throughput = texts / sum of timed calls",
+        "method": "end to end: texts in → predictions out, tokenization included (npuport groups a batch's texts by "
+                  "length, the baseline pads them to the longest); engine_only: the baseline's padded token batches "
+                  "straight into the model and into the variant, no tokenizer; each pairs baseline and variant on the "
+                  f"same batches in {BLOCKS} alternating blocks per pass, in this run; warm-up calls excluded; "
+                  "throughput = texts / sum of timed calls; slower_than_baseline: engine-only throughput below the "
+                  "baseline's",
         "baseline": baseline.describe() | {
             "first_call": {"load_s": baseline_load, "first_predict_s": baseline_first},
             "memory": {"method": baseline_probe.method, "mib": baseline_memory,
@@ -271,13 +275,18 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         classifier.predict(heaviest, batch_size=heaviest_size)  # memory: the largest activations it will see
         memory = probe.stop()
         notify(done(f"{variant.id}: load"))
-        pairing = _Pairing(baseline, lambda batch, bs: classifier.predict(batch, batch_size=bs))
+        names = [spec.name for spec in variant.inputs]
+        engine_only = _Pairing(baseline.logits, lambda feed: classifier.logits({name: feed[name] for name in names}))
         timed = []
         for size, batches in plans.items():
             notify(start(f"{variant.id}: batch {size}"))
-            base, mine = pairing.run(batches, size, options.warmup, options.repeat)
+            end_to_end = _Pairing(baseline.predict, lambda batch, bs=size: classifier.predict(batch, batch_size=bs))
+            base, mine = end_to_end.run(batches, options.warmup, options.repeat)
+            feeds = [baseline.encode(batch) for batch in batches]  # the same padded token batches for both engines
+            engine_base, engine_mine = engine_only.run(feeds, options.warmup, options.repeat)
             notify(done(f"{variant.id}: batch {size}"))
-            timed.append((size, sum(len(b) for b in batches) * options.repeat, mine, base))
+            count = sum(len(b) for b in batches) * options.repeat
+            timed.append((size, count, mine, base, _result(count, engine_mine, engine_base)))
         engine = classifier.engine
     finally:
         classifier.close()  # releases its sessions / modules; release_memory hands the heap back
@@ -295,8 +304,9 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         "parity": parity(manifest, variant, str(device)),
     }
     return [common | {"batch_size": size, "texts": count, "calls": len(mine), **_result(count, mine, base),
+                      "engine_only": engine_only, "slower_than_baseline": engine_only["speedup"]["throughput"] < 1,
                       "created": utc_now()}
-            for size, count, mine, base in timed]
+            for size, count, mine, base, engine_only in timed]
 
 
 def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -142,12 +142,29 @@ class Timed(_Record):
     latency: Latency
 
 
-class BenchRecord(Timed):
+class Paired(Timed):
+    """A variant's figures with the baseline's, timed beside them in the same run."""
+
+    baseline: Timed
+    speedup: dict[str, float]  # throughput, p50, p90, p99: baseline time over the variant's
+
+
+class BenchRecord(Paired):
     """One (variant, batch size) of reports/bench-<device>.json as `npuport bench` writes it, with the hand-written
-    baseline timed beside it; the fields `npuport report` reads (the file holds more)."""
+    baseline timed beside it: end to end (the top-level figures) and engine-only; the fields `npuport report` and
+    `package --target cpu` read (the file holds more)."""
 
     variant: str
     sha256: str
     batch_size: int
-    baseline: Timed
-    speedup: dict[str, float]  # throughput, p50, p90, p99: baseline time over the variant's
+    engine_only: Paired | None = None  # token batches in, logits out; None in records written before issue 23
+    cpu_class: str | None = None  # the class the figures hold for
+
+    @property
+    def engine_ratio(self) -> float:
+        """× the baseline engine-only where measured, else end to end (older records)."""
+        return (self.engine_only or self).speedup["throughput"]
+
+    @property
+    def engine_throughput(self) -> float:
+        return (self.engine_only or self).throughput

@@ -37,7 +37,7 @@ class Decision:
 
 def decide(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> list[Decision]:
     """One decision per variant of `manifest`: the best of `passed` for `target` is chosen, every other says why not."""
-    best, why = _best(root, target, passed, device)
+    best, why = _best(root, manifest, target, passed, device)
     decisions = []
     for variant in manifest.variants:
         if variant.id == best.id:
@@ -49,12 +49,13 @@ def decide(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Va
     return decisions
 
 
-def _best(root: Path, target: DeployTarget, passed: list[Variant], device: str) -> tuple[Variant, str]:
+def _best(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> tuple[Variant, str]:
     candidates = [v for v in passed if target != "ascend" or atc_readable(v)]
     if target == "cpu":
-        fastest = _fastest(root, device, [v for v in candidates if v.format == "onnx"])
+        fastest, slower = _fastest(root, manifest, device, [v for v in candidates if v.format == "onnx"])
         if fastest is not None:
             return fastest
+        candidates = [v for v in candidates if v.id not in slower]
     for fmt, precision, shape, why in _PREFERENCE[target]:
         for variant in candidates:
             if (variant.format, variant.precision, variant.shape) == (fmt, precision, shape):
@@ -64,21 +65,40 @@ def _best(root: Path, target: DeployTarget, passed: list[Variant], device: str) 
                       f"passed: {', '.join(v.id for v in passed) or 'none'})")
 
 
-def _fastest(root: Path, device: str, candidates: list[Variant]) -> tuple[Variant, str] | None:
-    """The candidate with the highest throughput at the largest batch size every candidate was benchmarked at."""
+def _fastest(root: Path, manifest: Manifest, device: str,
+             candidates: list[Variant]) -> tuple[tuple[Variant, str] | None, set[str]]:
+    """The candidate with the highest engine-only throughput (token batches in, logits out: end to end would also
+    count the padding length grouping avoids) at the largest batch size every candidate was benchmarked at; one
+    slower than the eager fp32 baseline of its own run is never chosen (returned apart, for the fallback to skip too).
+    Only figures measured on the CPU class the variant's verdict was reached on count: speed, like parity, is a
+    property of the class."""
     records: list[BenchRecord] = []
     for entry in read_json_list(bench_path(root, device), "records"):
         try:
             records.append(BenchRecord.model_validate(entry))
         except ValidationError:
             continue
-    current = still_current(records, candidates)
+    classes = {v.id: _verdict_class(manifest, v, device) for v in candidates}
+    current = [r for r in still_current(records, candidates) if None in (r.cpu_class, classes[r.variant])
+               or r.cpu_class == classes[r.variant]]
+    slower = {r.variant for r in current if r.engine_ratio < 1}
     sizes = [{r.batch_size for r in current if r.variant == v.id} for v in candidates]
     common = set.intersection(*sizes) if sizes else set()
     if len(candidates) < 2 or not common:
-        return None
+        return None, slower
     size = max(common)
-    speed = {r.variant: r.throughput for r in current if r.batch_size == size}
-    best = max(candidates, key=lambda v: speed[v.id])
-    others = ", ".join(f"{v.id} {speed[v.id]:.0f}" for v in candidates if v is not best)
-    return best, f"fastest in {bench_path(root, device).name} at batch {size}: {speed[best.id]:.0f} texts/s ({others})"
+    measured = {r.variant: r for r in current if r.batch_size == size}
+    faster = [v for v in candidates if v.id not in slower]
+    if not faster:
+        return None, slower
+    best = max(faster, key=lambda v: measured[v.id].engine_throughput)
+    shown = lambda v: f"{v.id} {measured[v.id].engine_throughput:.0f} ({measured[v.id].engine_ratio:.2f}× eager, "\
+                      f"{measured[v.id].speedup['throughput']:.2f}× end to end)"  # noqa: E731
+    return (best, f"fastest engine-only in {bench_path(root, device).name} at batch {size}: {shown(best)} texts/s"
+                  + "".join(f"; {shown(v)}" for v in faster if v is not best)
+                  + (f"; never chosen, slower than eager fp32: {', '.join(sorted(slower))}" if slower else "")), slower
+
+
+def _verdict_class(manifest: Manifest, variant: Variant, device: str) -> str | None:
+    verdict = manifest.verdict(variant, device)
+    return verdict.platform.cpu_class if verdict is not None and verdict.platform is not None else None

@@ -25,7 +25,9 @@ class Speed:
     p50_ms: float | None
     p90_ms: float | None
     p99_ms: float | None
-    ratio: float | None  # throughput over the eager fp32 baseline's, same run and batch size
+    ratio: float | None  # throughput over the eager fp32 baseline's, end to end, same run and batch size
+    engine_throughput: float | None = None  # engine-only texts/s (token batches in, logits out), same record
+    engine_ratio: float | None = None  # engine-only over the baseline's engine-only, same run and batch size
 
 
 @dataclass
@@ -59,7 +61,9 @@ class Gathered:
 
 def _speed(timed: Timed, batch_size: int, ratio: float | None) -> Speed:
     latency = timed.latency
-    return Speed(batch_size, timed.throughput, latency.p50_ms, latency.p90_ms, latency.p99_ms, ratio)
+    engine = timed.engine_only if isinstance(timed, BenchRecord) else None
+    return Speed(batch_size, timed.throughput, latency.p50_ms, latency.p90_ms, latency.p99_ms, ratio,
+                 engine.throughput if engine else None, engine.speedup["throughput"] if engine else None)
 
 
 def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> tuple[dict[int, Speed], str | None]:

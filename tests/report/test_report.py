@@ -63,14 +63,16 @@ def test_report_from_eval_bench_and_validations(bert_copy):
             if line.startswith("| ") and not line.startswith("| variant")}
     assert set(rows) == {v.id for v in manifest.variants}
     int8 = rows["onnx-int8-dynamic"]
-    size, p50, rate, ratio, parity, accuracy, f1, delta = int8
+    size, p50, rate, engine, ratio, parity, accuracy, f1, delta = int8
     assert size.endswith("MB") and float(p50) > 0 and float(rate.replace(",", "")) > 0 and ratio.endswith("×")
+    measured = next(r for r in bench.records if (r["variant"], r["batch_size"]) == ("onnx-int8-dynamic", 4))
+    assert engine.startswith(f"{measured['engine_only']['speedup']['throughput']:.2f}×")  # the record's own run
     assert parity == "passed (int8, cpu)" and 0 <= float(accuracy) <= 1 and 0 <= float(f1) <= 1
     assert re.fullmatch(r"[+-]\d\.\d{4}", delta)
-    assert rows["torchscript-bf16-dynamic"][4] == "not validated"  # its record is for other files
-    assert rows["onnx-fp16-dynamic"][1:4] == ["—", "—", ""] and rows["onnx-fp16-dynamic"][5] == "—"
+    assert rows["torchscript-bf16-dynamic"][5] == "not validated"  # its record is for other files
+    assert rows["onnx-fp16-dynamic"][1:5] == ["—", "—", "", ""] and rows["onnx-fp16-dynamic"][6] == "—"
     assert "1 record(s) in bench-cpu.json ignored" in page and "1 validation record(s) ignored" in page
-    assert "fastest validated variant on cpu at batch 4: onnx-int8-dynamic" in page
+    assert "fastest validated variant on cpu at batch 4 (engine-only): onnx-int8-dynamic" in page
     assert_real_png(result.plot, min_points=len(VARIANTS))
 
     html = build_report(bert_copy, "html")

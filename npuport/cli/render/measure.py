@@ -79,7 +79,7 @@ def reports(results: list[ReportResult], as_json: bool) -> None:
 
 
 BENCH_COLUMNS = ("variant", "batch", "p50 ms", "p90 ms", "p99 ms", "texts/s", "× base texts/s", "× base p50",
-                 "load s", "1st call ms", "peak MiB", "size MB", "parity")
+                 "engine texts/s", "× base engine", "load s", "1st call ms", "peak MiB", "size MB", "parity")
 
 
 def benchmarked(run: BenchRun, as_json: bool) -> None:
@@ -95,13 +95,29 @@ def _bench_parity(verdict: dict[str, Any] | None) -> str:
     return f"{'passed' if verdict['passed'] else 'FAILED'} ({verdict['profile']})"
 
 
+def _engine_cells(record: dict[str, Any]) -> tuple[str, str]:
+    """Engine-only texts/s and its ratio, flagged when slower than the baseline (records before issue 23 have none)."""
+    engine = record.get("engine_only")
+    if not engine:
+        return "-", "-"
+    ratio = engine["speedup"]["throughput"]
+    return f"{engine['throughput']:.1f}", f"{ratio:.2f}" + (" SLOWER" if ratio < 1 else "")
+
+
+def _median_engine(group: list[dict[str, Any]]) -> str:
+    found = [r["engine_only"]["baseline"]["throughput"] for r in group if r.get("engine_only")]
+    return f"{statistics.median(found):.1f}" if found else "-"
+
+
 def bench_table(document: dict[str, Any], records: list[dict[str, Any]] | None = None) -> Table:
     """`records` (default: all in the document), grouped by batch size, each group led by the baseline's row."""
     records = document["records"] if records is None else records
     host, baseline = document["host"], document["baseline"]
     load = ", ".join(f"{x:.2f}" for x in host["loadavg_start"])
     caption = (f"{document['texts']['count']} texts from {document['texts']['source']}, end to end (tokenization "
-               f"included); ratios against the {baseline['name']} baseline run beside each variant on the same batches; "
+               "included, npuport grouping texts by length) and engine-only (the baseline's padded token batches, no "
+               f"tokenizer); ratios against the {baseline['name']} baseline run beside each variant on the same batches "
+               "in the same run; SLOWER: engine-only below the baseline; "
                f"load average at start {load}; memory: {records[0]['memory']['method'] if records else '-'} of each load")
     table = new_table(f"{document['artifacts']} — {document['model']} on {document['device']}, {host['threads']} threads",
                    BENCH_COLUMNS, right=BENCH_COLUMNS[1:-1], no_wrap=("variant",), caption=caption, caption_justify="left")
@@ -113,6 +129,7 @@ def bench_table(document: dict[str, Any], records: list[dict[str, Any]] | None =
             f"{statistics.median(x['p50_ms'] for x in p50):.2f}", f"{statistics.median(x['p90_ms'] for x in p50):.2f}",
             f"{statistics.median(x['p99_ms'] for x in p50):.2f}",
             f"{statistics.median(r['baseline']['throughput'] for r in group):.1f}", "1.00", "1.00",
+            _median_engine(group), "1.00" if any("engine_only" in r for r in group) else "-",
             f"{baseline['first_call']['load_s']:.2f}", f"{baseline['first_call']['first_predict_s'] * 1e3:.1f}",
             f"{baseline['memory']['mib']:.0f}", "", "reference", style="dim",
         )
@@ -121,7 +138,7 @@ def bench_table(document: dict[str, Any], records: list[dict[str, Any]] | None =
             table.add_row(
                 r["variant"], str(size), f"{latency['p50_ms']:.2f}", f"{latency['p90_ms']:.2f}",
                 f"{latency['p99_ms']:.2f}", f"{r['throughput']:.1f}", f"{r['speedup']['throughput']:.2f}",
-                f"{r['speedup']['p50']:.2f}", f"{first['load_s']:.2f}",
+                f"{r['speedup']['p50']:.2f}", *_engine_cells(r), f"{first['load_s']:.2f}",
                 f"{first['first_predict_s'] * 1e3:.1f}", f"{r['memory']['mib']:.0f}", f"{r['bytes'] / 1e6:.1f}",
                 _bench_parity(r["parity"]),
             )
