@@ -51,15 +51,17 @@ def decide(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Va
 
 def _best(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> tuple[Variant, str]:
     candidates = [v for v in passed if target != "ascend" or atc_readable(v)]
+    skipped = ""
     if target == "cpu":
         fastest, slower = _fastest(root, manifest, device, [v for v in candidates if v.format == "onnx"])
         if fastest is not None:
             return fastest
         candidates = [v for v in candidates if v.id not in slower]
+        skipped = f"; never chosen, slower than eager fp32: {', '.join(sorted(slower))}" if slower else ""
     for fmt, precision, shape, why in _PREFERENCE[target]:
         for variant in candidates:
             if (variant.format, variant.precision, variant.shape) == (fmt, precision, shape):
-                return variant, why
+                return variant, why + skipped
     wanted = ", ".join(f"{f}-{p}-{s}" for f, p, s, _ in _PREFERENCE[target])
     raise ParityError(f"nothing that passed on {device} suits --target {target} (wants one of {wanted}; "
                       f"passed: {', '.join(v.id for v in passed) or 'none'})")
@@ -68,7 +70,7 @@ def _best(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Var
 def _fastest(root: Path, manifest: Manifest, device: str,
              candidates: list[Variant]) -> tuple[tuple[Variant, str] | None, set[str]]:
     """The candidate with the highest engine-only throughput (token batches in, logits out: end to end would also
-    count the padding length grouping avoids) at the largest batch size every candidate was benchmarked at; one
+    count the padding length grouping avoids) at the largest batch size every benchmarked candidate shares; one
     slower than the eager fp32 baseline of its own run is never chosen (returned apart, for the fallback to skip too).
     Only figures measured on the CPU class the variant's verdict was reached on count: speed, like parity, is a
     property of the class."""
@@ -82,15 +84,13 @@ def _fastest(root: Path, manifest: Manifest, device: str,
     current = [r for r in still_current(records, candidates) if None in (r.cpu_class, classes[r.variant])
                or r.cpu_class == classes[r.variant]]
     slower = {r.variant for r in current if r.engine_ratio < 1}
-    sizes = [{r.batch_size for r in current if r.variant == v.id} for v in candidates]
+    faster = [v for v in candidates if v.id not in slower and any(r.variant == v.id for r in current)]
+    sizes = [{r.batch_size for r in current if r.variant == v.id} for v in faster]
     common = set.intersection(*sizes) if sizes else set()
-    if len(candidates) < 2 or not common:
+    if not common:
         return None, slower
     size = max(common)
     measured = {r.variant: r for r in current if r.batch_size == size}
-    faster = [v for v in candidates if v.id not in slower]
-    if not faster:
-        return None, slower
     best = max(faster, key=lambda v: measured[v.id].engine_throughput)
     shown = lambda v: f"{v.id} {measured[v.id].engine_throughput:.0f} ({measured[v.id].engine_ratio:.2f}× eager, "\
                       f"{measured[v.id].speedup['throughput']:.2f}× end to end)"  # noqa: E731

@@ -283,3 +283,30 @@ def test_a_target_gets_what_it_runs_best_and_is_told_what_was_left_out(partly_va
     assert build_package(partly_validated_bert, tmp_path / "cuda", target="cuda", archive=False).variants == ["onnx-fp32-dynamic"]
     with pytest.raises(InputError, match="give --target or --variants, not both"):
         build_package(partly_validated_bert, tmp_path / "x", target="cpu", variants=["onnx-fp32-dynamic"])
+
+
+def test_cpu_ranks_by_engine_speed_on_the_verdicts_class_and_skips_what_is_slower_than_eager(partly_validated_bert,  # type: ignore[no-untyped-def]
+                                                                                            tmp_path):
+    """Bench records written as `npuport bench` writes them: int8 wins end to end (avoided padding) but is slower than
+    eager fp32 engine-only, so fp32 ships; a record from another CPU class says nothing here."""
+    root = Path(shutil.copytree(partly_validated_bert, tmp_path / "bert"))
+    manifest = Manifest.load(root)
+    verdict = manifest.verdict(manifest.variant("onnx-fp32-dynamic"), "cpu")
+    assert verdict is not None and verdict.platform is not None
+
+    def record(variant: str, end_to_end: float, engine: float, cpu: str) -> dict[str, object]:
+        timed = {"latency": {"p50_ms": 1.0, "p90_ms": 1.0, "p99_ms": 1.0}}
+        paired = lambda rate, ratio: timed | {"throughput": rate, "baseline": timed | {"throughput": rate / ratio},  # noqa: E731
+                                              "speedup": {"throughput": ratio}}
+        return {"variant": variant, "sha256": manifest.variant(variant).digest, "batch_size": 16, "cpu_class": cpu,
+                **paired(end_to_end * 10, end_to_end), "engine_only": paired(engine * 10, engine)}
+
+    here = verdict.platform.cpu_class
+    records = [record("onnx-fp32-dynamic", 3.0, 1.2, here), record("onnx-int8-dynamic", 6.0, 0.8, here),
+               record("onnx-fp16-static", 9.0, 9.0, "x86-64-other")]
+    (root / "reports").mkdir(exist_ok=True)
+    (root / "reports" / "bench-cpu.json").write_text(json.dumps({"records": records}), encoding="utf-8")
+    cpu = build_package(root, tmp_path / "cpu", target="cpu", archive=False)
+    assert cpu.variants == ["onnx-fp32-dynamic"]
+    why = next(d.why for d in cpu.decisions if d.chosen)
+    assert "fastest engine-only" in why and "1.20× eager" in why and "never chosen, slower than eager fp32: onnx-int8-dynamic" in why
