@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-sizes", default="1,16")
     parser.add_argument("--bs1-texts", type=int, default=48, help="texts timed one by one (batch 1)")
+    parser.add_argument("--max-batches", type=int, help="batches of 16 timed per round (default: every text)")
     parser.add_argument("--targets", choices=("roberta", "structbert", "none"), default="none")
     args = parser.parse_args()
     load_start = os.getloadavg()
@@ -167,14 +168,14 @@ def main() -> None:
     texts, source = corpus_texts(manifest.source.labels)
     plans = {}
     for size in (int(part) for part in args.batch_sizes.split(",")):
-        chosen = texts[: args.bs1_texts] if size == 1 else texts
+        chosen = texts[: args.bs1_texts] if size == 1 else texts[: size * args.max_batches] if args.max_batches else texts
         batches = [chosen[i : i + size] for i in range(0, len(chosen), size)]
         plans[size] = (batches, [baseline.encode(batch) for batch in batches])
     run(engines, plans, args.rounds)
     base = engines[0]
     console = Console(width=220)
     table = Table(title=f"{manifest.source.architecture} on {cpu_class().name} ({threads} threads), {source}: "
-                        f"{len(texts)} texts at batch 16, {args.bs1_texts} at batch 1; {args.rounds} interleaved rounds; "
+                        f"{sum(map(len, plans[max(plans)][0]))} texts at batch {max(plans)}, {args.bs1_texts} at batch 1; {args.rounds} interleaved rounds; "
                         f"load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     for column in ("engine", "batch", "engine-only texts/s", "× eager fp32", "end-to-end texts/s", "× eager fp32 ",
                    "p50 ms e2e", "max |Δp|", "min cos", "top-1", "gate (cpu)", "note"):

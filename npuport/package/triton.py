@@ -124,7 +124,9 @@ def write_repository(package: Path, manifest: Manifest, model: str, device: str)
         _place(package / rel, own / rel)
     write_sums(own)
     written = [text]
-    for variant in (v for v in manifest.variants if v.format != "torchexport"):  # .pt2: only the text model serves it
+    # .pt2 and OpenVINO variants: only the text model serves them (an onnxruntime_onnx model of an OpenVINO variant's
+    # file would compute what ONNX Runtime computes, not what its verdict is about)
+    for variant in (v for v in manifest.variants if v.format != "torchexport" and v.engine is None):
         for record in variant.files if variant.shape == "static" else [variant.files[0]]:
             bucket = record.bucket if variant.shape == "static" else None
             name = model_name(model, variant, bucket)
@@ -165,7 +167,7 @@ def readme_lines(manifest: Manifest, model: str, device: str) -> list[str]:
     """The package README's Triton section: which model needs which backend, and how to start it."""
     text = model_name(model)
     native = sorted({"onnxruntime" if v.format == "onnx" else "pytorch (libtorch)" for v in manifest.variants
-                     if v.format != "torchexport"})
+                     if v.format != "torchexport" and v.engine is None})
     lines = ["", "## Triton Inference Server", "",
              "`triton/` is a model repository that works wherever it is mounted or copied: every model folder holds its",
              "own files (hard links to this package's: no extra bytes here, real files in a copy).",

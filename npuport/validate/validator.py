@@ -17,7 +17,7 @@ import numpy as np
 
 from npuport.core.buckets import BucketPolicy
 from npuport.core.decisions import to_probabilities
-from npuport.core.devices import Device
+from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError, ParityError
 from npuport.core.golden import GoldenInputs, load_reference
 from npuport.core.manifest import Bucket, Manifest, Platform, Variant
@@ -225,6 +225,11 @@ def caveats(
                      "most ops and computes them in fp32 between inserted Casts, so this measures the rounding of "
                      f"weights and activations, not {variant.precision} arithmetic as a GPU or NPU does it; "
                      "validate on the target device")
+    here = cpu_class().name
+    scheme = variant.quantization
+    if device.type == "cpu" and scheme is not None and scheme.exact_on and here not in scheme.exact_on:
+        notes.append(f"int8 weights built for {scheme.chosen_for}: this CPU ({here}) sums their products with 16-bit "
+                     "saturating pairs, not exactly as the classes it was built for do; what passes here holds here only")
     if device.type == "cpu":
         notes.append("device-only comparison skipped: the target is the CPU, where the reference also ran")
     thin = [f"{b['bucket']} ({b['texts']})" for b in buckets if b["bucket"] != "any" and b["texts"] < MIN_TEXTS_PER_BUCKET]
