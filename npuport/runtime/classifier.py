@@ -74,7 +74,8 @@ class Classifier:
 
     @property
     def engine(self) -> str:
-        """What really runs: ONNX Runtime with the providers its sessions enabled, or torch on a device."""
+        """What really runs: ONNX Runtime with the providers its sessions enabled, OpenVINO with its inference
+        precision (asked and reported), or torch on a device."""
         runners = list(dict.fromkeys(self._runners.values()))
         if isinstance(runners[0], OpenVinoRunner):
             return runners[0].engine
@@ -89,8 +90,7 @@ class Classifier:
         import sys
 
         cpu = cpu_class()
-        libraries = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",)}[self.variant.engine or "onnxruntime"] \
-            if self.variant.format == "onnx" else ("torch", "torch_npu")
+        libraries = (self.variant.engine or "onnxruntime",) if self.variant.format == "onnx" else ("torch", "torch_npu")
         versions = {name: str(getattr(sys.modules[name], "__version__", "unknown")) for name in libraries if name in sys.modules}
         return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine, versions=versions)
 
