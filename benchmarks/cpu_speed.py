@@ -164,7 +164,7 @@ def main() -> None:
     engines += npuport_engines(args.artifacts, threads, args.variants.split(",") if args.variants else None)
     for extra in args.extra:
         root, _, variant = extra.rpartition(":")
-        engines += npuport_engines(Path(root), threads, [variant], f" [{Path(root).name}]")
+        engines += npuport_engines(Path(root), threads, [variant], f" ({Path(root).name})")  # not [..]: rich markup
     texts, source = corpus_texts(manifest.source.labels)
     plans = {}
     for size in (int(part) for part in args.batch_sizes.split(",")):
