@@ -170,6 +170,8 @@ def diagnose(
     root, target = Path(path), Device.parse(device)
     manifest = Manifest.load(root)
     chosen = manifest.variant(variant)
+    if chosen.engine is not None:  # its probes would run on ONNX Runtime, not on the engine its verdict is about
+        raise InputError(f"doctor runs ONNX Runtime and torch variants, not {chosen.engine}'s {chosen.id}")
     manifest.verify_files(root, [chosen])
     notify(total(3))
     with step(notify, "reference (fp32 eager, cpu)"):
