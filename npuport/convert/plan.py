@@ -9,9 +9,9 @@ from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
 from npuport.core.devices import DeployTarget
 from npuport.core.errors import ConversionError
 from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
+from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
 ENGINES = ("onnxruntime", "openvino")  # who runs the ONNX variants (convert.engines builds the OpenVINO ones)
-from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")  # the default matrix
 # Built only when named in --formats: torch.export's .pt2 (TorchScript's successor upstream) exports several times slower

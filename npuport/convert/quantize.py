@@ -1,7 +1,8 @@
 """ONNX int8: dynamic quantization (weights per channel, activations uint8 at run time) under the int8 gate.
 
 The weights' scheme follows the CPU class the file will run on (`core.int8`: `--cpu-class`, `--target cpu`):
-ONNX Runtime's uint8 activations x int8 weights ("U8S8") run 9x faster than uint8 x uint8 on VNNI/AMX CPUs but
+ONNX Runtime's uint8 activations x int8 weights ("U8S8") run faster than uint8 x uint8 on VNNI/AMX CPUs (9.4x on
+an AMX Xeon, 1.8x on an AVX-512 VNNI EPYC: benchmarks/int8_kernels.py) but
 saturate on AVX2 (VPMADDUBSW's 16-bit pair sums), so one file gave different answers on different CPUs of one cloud
 (the tiny test BERT's worst-text cosine 0.995 on AVX-512 VNNI, 0.926 on AVX2). Unknown or mixed classes get uint8
 weights ("U8U8", exact everywhere, fp32-like speed on VNNI); AVX2 and AVX-512 without VNNI get 7-bit int8 weights
