@@ -20,8 +20,8 @@ from npuport.core.paths import relative_path_problem, shown
 from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
-SCHEMA_VERSION = "1.4"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
-# 1.4: Quantization.chosen_for/exact_on, Variant.engine
+SCHEMA_VERSION = "1.5"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
+# 1.4: Quantization.chosen_for/exact_on, Variant.engine; 1.5: Platform.precision_mode, Platform.placement
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx", "torchexport"]
@@ -282,18 +282,45 @@ class GoldenInfo(_Model):
     seq_len: int
 
 
+class Placement(_Model):
+    """Where ONNX Runtime placed one accelerator session's nodes, from its own graph assignment record
+    (`session.record_ep_graph_assignment_info`): the registered providers (`engine`) say what could run, not what did."""
+
+    file: str  # the variant file the session ran
+    provider: str  # the accelerator's execution provider, e.g. CANNExecutionProvider
+    nodes: int  # graph nodes it took
+    partitions: int  # subgraphs it took: a compiling provider (CANN) builds one per partition, split where it cannot go on
+    cpu_ops: dict[str, int] = Field(default_factory=dict)  # op type → nodes that stayed on the CPU provider
+
+    def describe(self) -> str:
+        took = f"{self.provider} ran {self.nodes} nodes in {self.partitions} partition{'s' * (self.partitions != 1)}"
+        if not self.cpu_ops:
+            return took + ", none on the CPU"
+        return took + "; on the CPU: " + ", ".join(f"{op}×{n}" for op, n in sorted(self.cpu_ops.items()))
+
+
 class Platform(_Model):
     """Where a verdict was reached. Kernels differ between machines (ORT's int8 on AVX2 is not the arithmetic of
-    AVX-512 VNNI), so a verdict holds for this CPU class, engine and library versions: `verify` replays elsewhere."""
+    AVX-512 VNNI), so a verdict holds for this CPU class, engine and library versions: `verify` replays elsewhere.
+    On an accelerator it also holds for how its compiler was told to treat dtypes and where the nodes ran."""
 
     cpu_class: str
     cpu_features: list[str]
-    engine: str  # what really ran, e.g. "onnxruntime (CPUExecutionProvider)" or "torch (cpu)"
+    engine: str  # the runtime and its registered providers, e.g. "onnxruntime (CPUExecutionProvider)" or "torch (cpu)"
     versions: dict[str, str]  # the runtime libraries that computed the outputs
+    precision_mode: str | None = None  # the accelerator compiler's dtype setting, e.g. "precision_mode=must_keep_origin_dtype"
+    placement: list[Placement] = Field(default_factory=list)  # per accelerator session; empty on the CPU and for torch
 
     def describe(self) -> str:
         versions = ", ".join(f"{name} {version}" for name, version in self.versions.items())
-        return f"{self.cpu_class}, {self.engine}" + (f", {versions}" if versions else "")
+        text = f"{self.cpu_class}, {self.engine}" + (f", {versions}" if versions else "")
+        if self.precision_mode:
+            text += f", {self.precision_mode}"
+        placed = sorted({p.describe() for p in self.placement})  # static buckets: one session per file, usually alike
+        if placed:
+            files = "" if len(placed) == 1 and len(self.placement) == 1 else f" ({len(self.placement)} sessions)"
+            text += f"; {' | '.join(placed)}{files}"
+        return text
 
 
 class Validation(_Model):

@@ -3,6 +3,7 @@ TorchScript variant's precision), and a variant's ONNX files with the probe tens
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 from npuport.core.devices import Device
 from npuport.core.manifest import Bucket, Manifest, Variant
 from npuport.doctor.probes import LOGITS, Probe, nodes_in, onnx_tensors
+from npuport.runtime.cann import compiling_in
 
 Feed = dict[str, np.ndarray]
 Outputs = dict[str, np.ndarray]  # probe module → [rows, seq, hidden] or [rows, width]
@@ -51,14 +53,14 @@ class Hooked:
 class OnnxSide:
     """The variant's ONNX files, each loaded with its probe tensors added as graph outputs."""
 
-    def __init__(self, files: dict[Bucket | None, Path], device: Device, points: list[Probe], threads: int | None) -> None:
+    def __init__(self, files: dict[Bucket | None, Path], device: Device, points: list[Probe], threads: int | None,
+                 precision: str = "fp32") -> None:
         import onnx
-        import onnxruntime as ort
 
-        from npuport.runtime.backends import ort_providers
-        from npuport.runtime.ort_runner import disabled_optimizers, session_options
+        from npuport.runtime.ort_runner import open_session
 
         self.sessions: dict[Any, Any] = {}
+        self.compile_dir: Path | None = None
         self.graph = None
         self.notes = ["probe tensors are extra graph outputs, which can keep ONNX Runtime from fusing across them: "
                       "the output row is the variant as it runs, the rows above it that graph with taps"]
@@ -69,9 +71,8 @@ class OnnxSide:
             for name in dict.fromkeys(self.tensors.values()):
                 if name not in present:
                     model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-            self.sessions[bucket] = ort.InferenceSession(
-                model.SerializeToString(), sess_options=session_options(device, threads), providers=ort_providers(device),
-                disabled_optimizers=disabled_optimizers(device))
+            self.sessions[bucket], plan = open_session(model.SerializeToString(), device, threads, precision)
+            self.compile_dir = plan.compile_dir
             self.graph = model.graph
         first = next(iter(self.sessions.values()))
         self.engine = f"onnxruntime ({', '.join(first.get_providers())})"
@@ -80,7 +81,8 @@ class OnnxSide:
     def run(self, feed: Feed) -> Outputs:
         rows, seq = feed["input_ids"].shape
         session = self.sessions.get(None) or next(s for b, s in self.sessions.items() if (b.batch, b.seq) == (rows, seq))
-        values = dict(zip(self.names, session.run(self.names, feed)))
+        with contextlib.nullcontext() if self.compile_dir is None else compiling_in(self.compile_dir):
+            values = dict(zip(self.names, session.run(self.names, feed)))
         return {module: np.asarray(values[tensor], dtype=np.float32) for module, tensor in self.tensors.items()}
 
     def suspects(self, probe: Probe) -> list[tuple[str, str]]:
@@ -122,5 +124,6 @@ class TorchSide:
 def variant_side(root: Path, manifest: Manifest, variant: Variant, device: Device, points: list[Probe],
                   threads: int | None) -> OnnxSide | TorchSide:
     if variant.format == "onnx":
-        return OnnxSide({record.bucket: root / record.path for record in variant.files}, device, points, threads)
+        return OnnxSide({record.bucket: root / record.path for record in variant.files}, device, points, threads,
+                        variant.precision)
     return TorchSide(root, manifest, variant, device, points)

@@ -52,6 +52,13 @@ def platform_differences(packaged: list[Validation], results: list[VariantValida
         for library, version in here.versions.items():
             if there.versions.get(library, version) != version:
                 found.setdefault(f"{library} {version} here, {there.versions[library]} at validation", []).append(result.variant)
+        if there.precision_mode != here.precision_mode:
+            found.setdefault(f"{here.precision_mode or 'no compiler precision setting'} here, "
+                             f"{there.precision_mode or 'none'} at validation", []).append(result.variant)
+        placed_here, placed_there = ({p.describe() for p in platform.placement} for platform in (here, there))
+        if placed_here != placed_there:
+            found.setdefault(f"nodes placed as {' | '.join(sorted(placed_here)) or 'unrecorded'} here, "
+                             f"{' | '.join(sorted(placed_there)) or 'unrecorded'} at validation", []).append(result.variant)
     return [f"{what} ({', '.join(variants)})" for what, variants in found.items()]
 
 

@@ -74,25 +74,34 @@ class Classifier:
 
     @property
     def engine(self) -> str:
-        """What really runs: ONNX Runtime with the providers its sessions enabled, OpenVINO with its inference
-        precision (asked and reported), or torch on a device."""
+        """What runs: ONNX Runtime with the providers its sessions registered (where an accelerator session's nodes
+        really ran is `platform.placement`), OpenVINO with its inference precision (asked and reported), or torch on a
+        device."""
         runners = list(dict.fromkeys(self._runners.values()))
         if isinstance(runners[0], OpenVinoRunner):
             return runners[0].engine
-        sessions = [r for r in runners if isinstance(r, OrtRunner)]
+        sessions = self._sessions
         if sessions:
             return f"onnxruntime ({', '.join(dict.fromkeys(p for r in sessions for p in r.providers))})"
         return f"torch ({self.device})"
 
     @property
+    def _sessions(self) -> list[OrtRunner]:
+        return [r for r in dict.fromkeys(self._runners.values()) if isinstance(r, OrtRunner)]
+
+    @property
     def platform(self) -> Platform:
-        """This machine as far as the outputs depend on it: CPU class, engine, and the versions that computed them."""
+        """This machine as far as the outputs depend on it: CPU class, engine, the versions that computed them, and on
+        an accelerator its compiler's precision setting and where each session's nodes ran."""
         import sys
 
         cpu = cpu_class()
         libraries = (self.variant.engine or "onnxruntime",) if self.variant.format == "onnx" else ("torch", "torch_npu")
         versions = {name: str(getattr(sys.modules[name], "__version__", "unknown")) for name in libraries if name in sys.modules}
-        return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine, versions=versions)
+        sessions = self._sessions
+        return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine, versions=versions,
+                        precision_mode=next((r.precision_mode for r in sessions if r.precision_mode), None),
+                        placement=[r.placement for r in sessions if r.placement is not None])
 
     def describe(self) -> str:
         return f"{self.variant_id} on {self.device} via {self.engine}; {self.chosen_because}"

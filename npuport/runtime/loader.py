@@ -104,19 +104,22 @@ def _runners(root: Path, variant: Variant, device: Device, threads: int | None) 
     runners: dict[Bucket | None, Runner] = {}
     for rel, buckets in by_path.items():
         inputs, outputs = variant.specs_at(buckets[0]) if len(buckets) == 1 else (variant.inputs, variant.outputs)
-        runners.update(dict.fromkeys(buckets, runner_for(root / rel, variant.format, inputs, outputs, device, threads,
-                                                         variant.engine, variant.precision)))
+        runner = runner_for(root / rel, variant.format, inputs, outputs, device, threads, variant.engine, variant.precision,
+                            variant.digest)
+        runners.update(dict.fromkeys(buckets, runner))
     return runners
 
 
 def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu"),
-               threads: int | None = None, engine: str | None = None, precision: str = "fp32") -> Runner:
+               threads: int | None = None, engine: str | None = None, precision: str = "fp32",
+               digest: str | None = None) -> Runner:
     """The runner of one variant file: ONNX Runtime for .onnx (OpenVINO at `precision` when `engine` says so), torch
-    for TorchScript and .pt2 (not yet activated)."""
+    for TorchScript and .pt2 (not yet activated). `precision` and `digest` are the variant's: an accelerator's compiler
+    settings and compile cache follow them."""
     if fmt == "onnx" and engine == "openvino":
         return OpenVinoRunner(path, inputs, outputs, precision, device, threads)
     if fmt == "onnx":
-        return OrtRunner(path, inputs, outputs, device, threads)
+        return OrtRunner(path, inputs, outputs, device, threads, precision, digest)
     if fmt == "torchexport":
         return ExportedProgramRunner(path, inputs, outputs, device)
     return TorchScriptRunner(path, inputs, outputs, device)

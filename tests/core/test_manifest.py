@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from npuport.core.manifest import (
     FileRecord,
     GoldenInfo,
     Manifest,
+    Placement,
     Platform,
     SourceInfo,
     TensorSpec,
@@ -116,9 +118,9 @@ def _edit(change):  # type: ignore[no-untyped-def]
         (lambda root: _write(root, b"\xff\xfe{}"), r"manifest.json is not valid JSON"),
         (lambda root: _write(root, "[1, 2]"), r"manifest.json does not hold a manifest object"),
         (lambda root: _write(root, '"1.1"'), r"manifest.json does not hold a manifest object"),
-        (_edit(lambda raw: raw.update(schema_version="2.0")), r"has schema_version '2.0'; this npuport reads 1\.4"),
-        (_edit(lambda raw: raw.update(schema_version="0.9")), r"has schema_version '0.9'; this npuport reads 1\.4"),
-        (_edit(lambda raw: raw.pop("schema_version")), r"has schema_version None; this npuport reads 1\.4"),
+        (_edit(lambda raw: raw.update(schema_version="2.0")), r"has schema_version '2.0'; this npuport reads " + re.escape(SCHEMA_VERSION)),
+        (_edit(lambda raw: raw.update(schema_version="0.9")), r"has schema_version '0.9'; this npuport reads " + re.escape(SCHEMA_VERSION)),
+        (_edit(lambda raw: raw.pop("schema_version")), r"has schema_version None; this npuport reads " + re.escape(SCHEMA_VERSION)),
         (_edit(lambda raw: raw["variants"][0].update(precision="fp8")), r"is malformed at variants\.0\.precision: "),
         (_edit(lambda raw: raw.pop("source")), r"is malformed at source: Field required"),
         (_edit(lambda raw: raw["variants"][0]["files"][0].update(bytes="many")), r"is malformed at variants\.0\.files\.0\.bytes"),
@@ -163,6 +165,22 @@ def test_save_then_load_is_lossless(tmp_path):
     assert loaded.variant("onnx-fp32-static").buckets == [Bucket(batch=1, seq=32), Bucket(batch=4, seq=64)]
     assert loaded.validations[0].where == "x86-64-avx2, onnxruntime (CPUExecutionProvider), onnxruntime 1.x"
     assert list(tmp_path.iterdir()) == [path]  # written atomically: no temporary file left beside it
+
+
+def test_a_platform_recorded_before_placement_loads_and_one_with_it_says_where_the_nodes_ran():
+    before = {"cpu_class": "x86-64-avx2", "cpu_features": ["avx2"], "engine": "onnxruntime (CPUExecutionProvider)",
+              "versions": {"onnxruntime": "1.x"}}
+    old = Platform.model_validate(before)
+    assert (old.precision_mode, old.placement) == (None, []) and old.describe() == "x86-64-avx2, onnxruntime (CPUExecutionProvider), onnxruntime 1.x"
+    placed = Placement(file="b1s32.onnx", provider="CANNExecutionProvider", nodes=180, partitions=6, cpu_ops={"LayerNormalization": 5})
+    npu = Platform.model_validate(before | {
+        "engine": "onnxruntime (CANNExecutionProvider, CPUExecutionProvider)", "precision_mode": "precision_mode=must_keep_origin_dtype",
+        "placement": [placed.model_dump(), placed.model_copy(update={"file": "b4s64.onnx"}).model_dump()]})
+    assert npu.describe() == ("x86-64-avx2, onnxruntime (CANNExecutionProvider, CPUExecutionProvider), onnxruntime 1.x, "
+                              "precision_mode=must_keep_origin_dtype; CANNExecutionProvider ran 180 nodes in 6 partitions; "
+                              "on the CPU: LayerNormalization×5 (2 sessions)")
+    assert Placement(file="f", provider="CANNExecutionProvider", nodes=9, partitions=1).describe() == (
+        "CANNExecutionProvider ran 9 nodes in 1 partition, none on the CPU")
 
 
 def test_unknown_variants_and_buckets_name_what_exists():

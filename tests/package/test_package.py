@@ -20,11 +20,11 @@ from npuport.cli import app
 from npuport.core.devices import CpuClass, cpu_class
 from npuport.core.errors import InputError, IntegrityError, ParityError
 from npuport.core.files import sha256_file
-from npuport.core.manifest import Bucket, Manifest
+from npuport.core.manifest import Bucket, Manifest, Placement, Platform, Validation
 from npuport.core.sums import check_sums, read_sums
 from npuport.package.atc import gear_script
 from npuport.package.bundle import build_package
-from npuport.package.verify import verify_package
+from npuport.package.verify import platform_differences, verify_package
 from npuport.runtime import load
 from npuport.validate.gate import validate_artifacts
 
@@ -110,6 +110,27 @@ def test_verify_on_another_cpu_class_says_so_first_and_gates_on_its_own_replay(p
     assert cli.exit_code == 0 and "is NOT the kind the package was validated on" in first and other in first
     report = json.loads(CliRunner().invoke(app, ["verify", str(package.directory), "--json"]).output)
     assert report["differences"] and "NOT the kind" in report["machine"]
+
+
+def test_verify_names_another_compiler_precision_setting_or_node_placement_than_at_validation():
+    """On an accelerator a verdict also holds for its compiler's precision setting and where the nodes ran (no NPU
+    here: the records are written by hand as an Ascend validation would write them)."""
+    placed = Placement(file="b1s32.onnx", provider="CANNExecutionProvider", nodes=180, partitions=1)
+    there = Platform(cpu_class="arm64-neon", cpu_features=[], engine="onnxruntime (CANNExecutionProvider, CPUExecutionProvider)",
+                     versions={"onnxruntime": "1.24.4"}, precision_mode="precision_mode=must_keep_origin_dtype", placement=[placed])
+    record = Validation(report="reports/v.json", variant="onnx-fp32-static", sha256="0" * 64, device="npu:0", profile="fp32",
+                        passed=True, created="2026-01-01T00:00:00+00:00", platform=there)
+
+    class Replay:
+        variant = "onnx-fp32-static"
+        platform = there.model_copy(update={"precision_mode": "precision_mode_v2=origin", "placement": [placed.model_copy(
+            update={"nodes": 175, "partitions": 6, "cpu_ops": {"LayerNormalization": 5}})]})
+
+    assert platform_differences([record], [Replay()]) == [  # type: ignore[list-item]
+        "precision_mode_v2=origin here, precision_mode=must_keep_origin_dtype at validation (onnx-fp32-static)",
+        "nodes placed as CANNExecutionProvider ran 175 nodes in 6 partitions; on the CPU: LayerNormalization×5 here, "
+        "CANNExecutionProvider ran 180 nodes in 1 partition, none on the CPU at validation (onnx-fp32-static)"]
+    assert platform_differences([record], [type("Same", (), {"variant": "onnx-fp32-static", "platform": there})()]) == []  # type: ignore[list-item]
 
 
 def test_verify_fails_on_a_tampered_package(package, tmp_path):  # type: ignore[no-untyped-def]
