@@ -6,6 +6,9 @@ STAMP   = $(VENV)/.installed-stamp
 # The base install (no torch, no transformers: `pip install npuport` plus `serve`), for `make test-runtime`.
 RUNTIME_VENV ?= .venv-runtime
 RUNTIME_STAMP = $(RUNTIME_VENV)/.installed-stamp
+# The CANN execution provider of onnxruntime-cann (never installed: it replaces onnxruntime and needs Ascend's CANN):
+# tests/runtime/test_cann_options.py reads the option names npuport passes out of this library.
+CANN_EP = $(VENV)/vendor/onnxruntime-cann-1.24.4/libonnxruntime_providers_cann.so
 ZOO     = structbert-tiny-zh roberta-go-emotions minilm-go-emotions
 # `make demo` converts StructBERT-tiny (the seed's architecture, small) to the whole matrix and the two larger models
 # to the ONNX variants users ship (fp32, fp16, int8; dynamic shapes), so every stage runs in minutes;
@@ -18,7 +21,7 @@ FULL_BENCH = onnx-fp32-dynamic,onnx-int8-dynamic,onnx-fp16-dynamic,onnx-fp32-sta
 
 .PHONY: demo demo-full test test-runtime install clean bench
 
-install: $(STAMP)
+install: $(STAMP) $(CANN_EP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +36,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/triton-stub 'numpy<2'
 	touch $(STAMP)
 
+$(CANN_EP): | $(STAMP)
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.11 \
+		onnxruntime-cann==1.24.4 -d $(VENV)/vendor
+	$(BIN)/python -c "import sys, zipfile; from pathlib import Path; out = Path(sys.argv[1]); \
+		wheel = next(Path(sys.argv[2]).glob('onnxruntime_cann-1.24.4-*.whl')); \
+		out.parent.mkdir(parents=True, exist_ok=True); \
+		out.write_bytes(zipfile.ZipFile(wheel).read('onnxruntime/capi/' + out.name)); wheel.unlink()" $(CANN_EP) $(VENV)/vendor
+
 demo: $(STAMP)
 	LARGE_CONVERT_ARGS="$(DEMO_LARGE)" BENCH_VARIANTS=$(DEMO_BENCH) bash demo/run.sh $(BIN) $(ZOO)
 
@@ -41,7 +52,7 @@ demo-full: $(STAMP)
 
 # The layering contract (pyproject's [tool.importlinter]) and unused/unsorted imports first: seconds, and a
 # back-reference between layers fails CI before the suite runs.
-test: $(STAMP)
+test: $(STAMP) $(CANN_EP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check npuport tests benchmarks demo .ci
 	$(BIN)/python -m pytest -q -n 2 --durations=15
