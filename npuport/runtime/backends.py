@@ -25,6 +25,7 @@ from npuport.core.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
     import torch
+    from packaging.requirements import Requirement
 
 ORT_PACKAGE = {"cuda": "onnxruntime-gpu", "npu": "onnxruntime-cann (it replaces the onnxruntime package)"}
 SPIN_ENV = "NPUPORT_SPIN"
@@ -57,22 +58,80 @@ def ort_thread_config(device: Device) -> dict[str, str]:
 
 
 def import_torch_npu() -> None:
-    """Import torch_npu (it registers the `npu` device with torch) or say exactly what is missing."""
+    """Import torch_npu (it registers the `npu` device with torch) or say exactly what is missing: torch_npu itself,
+    Ascend's CANN libraries, or the one torch this torch_npu was built for."""
     try:
         import torch_npu  # noqa: F401
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch_npu":
+            raise torch_npu_problem(exc) from exc
         raise BackendUnavailableError(
-            "--device npu needs torch_npu, which is not installed: pip install 'npuport[npu]' "
-            "on a machine with Ascend's CANN toolkit"
+            "--device npu needs torch_npu, which is not installed: pip install 'npuport[npu]' on a machine with "
+            "Ascend's CANN toolkit (README: which torch_npu goes with which torch)"
         ) from exc
-    except Exception as exc:  # torch_npu raises various errors when CANN libraries are absent
-        raise BackendUnavailableError(f"torch_npu is installed but failed to import (is CANN set up?): {exc}") from exc
+    except Exception as exc:
+        raise torch_npu_problem(exc) from exc
+
+
+def torch_npu_problem(exc: BaseException) -> BackendUnavailableError:
+    """What an installed torch_npu's failure to import means, in one line.
+
+    Without CANN, torch_npu's ImportError (libascendcl.so or libhccl.so not found) asks to "run 'source set_env.sh' in
+    the CANN installation path" (torch_npu 2.9.0, torch_npu/__init__.py); torch ≥ 2.5 imports torch_npu itself when it
+    loads (the `torch.backends` entry point) and wraps that in "Failed to load the backend extension: torch_npu".
+    Each torch_npu wheel requires one torch (2.9.0: torch==2.9.0+cpu on x86-64, torch==2.9.0 on aarch64; 2.13.0:
+    torch==2.13.0.*): another torch fails to load its library."""
+    causes = [exc]
+    while causes[-1].__cause__ is not None and len(causes) < 8:
+        causes.append(causes[-1].__cause__)
+    text = " ".join(" ".join(str(cause).split()) for cause in causes)
+    first = " ".join(str(causes[-1]).split("\n[ERROR]")[0].split())[:240]  # without torch_npu's timestamped error code
+    if any(marker in text for marker in ("set_env.sh", "libascendcl", "libhccl", "ASCEND_")):
+        return BackendUnavailableError(
+            "--device npu: torch_npu is installed but Ascend's CANN libraries are not loaded: install the CANN toolkit "
+            "and run `source set_env.sh` from its installation path (default /usr/local/Ascend/ascend-toolkit/set_env.sh) "
+            f"in the shell that runs npuport; torch_npu said: {first}")
+    wanted, torch_version = _torch_npu_wants(), _installed("torch")
+    if wanted is not None and torch_version is not None and not wanted.specifier.contains(torch_version, prereleases=True):
+        return BackendUnavailableError(
+            f"--device npu: torch_npu {_installed('torch_npu')} requires {wanted}, this torch is {torch_version}: "
+            f"install the torch it names (README: which torch_npu goes with which torch); torch_npu said: {first}")
+    return BackendUnavailableError(f"--device npu: torch_npu is installed but failed to import: {first}")
+
+
+def _installed(name: str) -> str | None:
+    import importlib.metadata as metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _torch_npu_wants() -> Requirement | None:
+    """torch_npu's own requirement on torch (its wheel's Requires-Dist, e.g. torch==2.9.0+cpu); None if unknown.
+    `packaging` (an onnxruntime dependency) reads it by PEP 440: ==2.9.0+cpu wants that build, ==2.13.0.* any."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        requires = metadata.requires("torch_npu") or []
+    except metadata.PackageNotFoundError:
+        return None
+    found = [Requirement(line) for line in requires]
+    return next((r for r in found if r.name == "torch" and r.marker is None), None)
 
 
 def torch_device(device: Device) -> torch.device:
     """The torch.device for `device`, after checking it really exists."""
     torch_wait_policy()
-    import torch
+    try:
+        import torch
+    except RuntimeError as exc:  # torch ≥ 2.5 loads an installed torch_npu with itself (see torch_npu_problem)
+        if "torch_npu" not in str(exc):
+            raise
+        raise torch_npu_problem(exc) from exc
 
     if device.type == "cuda":
         if not torch.cuda.is_available():
