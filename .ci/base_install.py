@@ -5,7 +5,7 @@ Run by the main .venv's python with the runtime venv's bin directory (a venv hol
 a tiny package here (tiny StructBERT, kept in the runtime venv between runs; ONNX fp32 dynamic, validated and packaged),
 then, in the runtime venv and outside
 this checkout, checks that torch, transformers, onnx and safetensors are not importable; that `npuport predict`,
-`npuport verify` and `npuport serve` (one real POST /predict) work on the package; and that TorchScript and convert
+`npuport verify` and `npuport serve` (one real POST /predict, one gRPC ModelInfer) work on the package; and that TorchScript and convert
 fail with the one line naming `pip install 'npuport[convert]'`. Prints each step's wall time.
 """
 
@@ -85,8 +85,8 @@ def check_runtime(runtime: Path, model: Path, artifacts: Path, package: Path, wo
         assert len(lines) == 1 and json.loads(lines[0])["scores"], lines
     with step("npuport verify PKG"):
         assert "PASS" in run(npuport, "verify", package, cwd=work).stdout
-    with step("npuport serve PKG + POST /predict"):
-        serve_once(npuport, package, work)
+    with step("npuport serve PKG + POST /predict + gRPC ModelInfer"):
+        serve_once(npuport, runtime, package, work)
     with step("TorchScript and convert: one line each"):
         for args in (["predict", artifacts, "--text", TEXT, "--variant", "torchscript-fp32-dynamic"],
                      ["convert", model, "-o", work / "refused"]):
@@ -94,14 +94,22 @@ def check_runtime(runtime: Path, model: Path, artifacts: Path, package: Path, wo
             assert error.startswith("error: ") and error.endswith(INSTALL_LINE) and "\n" not in error, error
 
 
-def serve_once(npuport: Path, package: Path, work: Path) -> None:
-    """`npuport serve` on a free port until /health is 200; one POST /predict; SIGTERM; a clean exit."""
-    server = subprocess.Popen([str(npuport), "serve", str(package), "--port", "0", "--threads", "1"], cwd=work,
-                              stderr=subprocess.PIPE, text=True)
+def serve_once(npuport: Path, runtime: Path, package: Path, work: Path) -> None:
+    """`npuport serve --grpc-port 0` on free ports until /health is 200; one POST /predict and one gRPC ModelInfer
+    (the runtime venv's grpcio, npuport's messages); SIGTERM; a clean exit."""
+    server = subprocess.Popen([str(npuport), "serve", str(package), "--port", "0", "--grpc-port", "0", "--threads", "1"],
+                              cwd=work, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
-        url = next((line.split()[2] for line in server.stderr if line.startswith("listening on ")), None)
-        assert url, "the server exited before listening"
+        listening = {}
+        for line in server.stderr:
+            if line.startswith("listening on "):
+                scheme, _, address = line.split()[2].partition("://")
+                listening[scheme] = address
+            if len(listening) == 2:
+                break
+        assert len(listening) == 2, f"the server exited before listening: {listening}"
+        url = f"http://{listening['http']}"
         deadline = time.monotonic() + 60
         while not health(url):
             assert time.monotonic() < deadline and server.poll() is None, "/health never said ready"
@@ -111,11 +119,29 @@ def serve_once(npuport: Path, package: Path, work: Path) -> None:
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.load(response)
         assert response.status == 200 and len(answer["predictions"]) == 1, answer
+        scores = run(runtime / "python", "-c", GRPC_CALL, listening["grpc"], package.name, TEXT, cwd=work).stdout
+        assert json.loads(scores) == list(answer["predictions"][0]["scores"].values()), (scores, answer)
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0, "serve did not exit cleanly on SIGTERM"
     finally:
         server.kill()
         server.wait()
+
+
+GRPC_CALL = """
+import json, struct, sys
+import grpc, numpy as np
+from npuport.serve import v2_proto as pb
+address, model, text = sys.argv[1:]
+raw = text.encode()
+request = pb.ModelInferRequest(model_name=model, inputs=[{"name": "TEXT", "datatype": "BYTES", "shape": [1]}],
+                               raw_input_contents=[struct.pack("<I", len(raw)) + raw])
+with grpc.insecure_channel(address) as channel:
+    infer = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer", request_serializer=pb.ModelInferRequest.SerializeToString,
+                                response_deserializer=pb.ModelInferResponse.FromString)
+    answer = infer(request, timeout=30)
+print(json.dumps(np.frombuffer(answer.raw_output_contents[0], "<f4").tolist()))
+"""
 
 
 def health(url: str) -> bool:

@@ -1,11 +1,15 @@
 """A real uvicorn server on a free loopback port, in a thread, built as `npuport serve` builds it, around a real
 Classifier (or a thin wrapper of one whose predict can be held at a gate or made to fail: the only test double, at
-the Classifier.predict boundary); a slow raw-socket client (dribble); /metrics parsed."""
+the Classifier.predict boundary); a real `npuport serve` process (`serving`); a slow raw-socket client (dribble);
+/metrics parsed."""
 
 from __future__ import annotations
 
 import contextlib
+import queue
+import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from cli_runner import NPUPORT, cli_env  # type: ignore[import-not-found]
+from prometheus_client.parser import text_string_to_metric_families
 
 from npuport.runtime import Classifier
 from npuport.serve.app import create_app
@@ -32,8 +38,8 @@ class Server:
     thread: threading.Thread
 
     @property
-    def service(self) -> Any:
-        return self.app.state.service
+    def served(self) -> Any:
+        return self.app.state.served
 
 
 @contextlib.contextmanager
@@ -101,8 +107,6 @@ def as_json(predictions: list[Any]) -> list[dict[str, Any]]:
 
 def metrics(url: str) -> dict[str, float]:
     """Every sample of /metrics as 'name{label="v",…}' → value, parsed by prometheus_client's own parser."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     response = httpx.get(f"{url}/metrics", timeout=WAIT)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     samples = {}
@@ -111,6 +115,74 @@ def metrics(url: str) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             samples[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
     return samples
+
+
+def in_flight(url: str) -> float:
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        if family.name == "npuport_requests_in_flight":
+            return family.samples[0].value
+    raise AssertionError("no npuport_requests_in_flight in /metrics")
+
+
+def refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+@dataclass
+class Served:
+    """A running `npuport serve` process."""
+
+    process: subprocess.Popen[str]
+    port: int
+    grpc_port: int | None  # with --grpc-port
+    url: str
+    lines: queue.Queue[str]
+    log: list[str]
+    reader: threading.Thread
+
+    def text(self) -> str:
+        """Everything the server wrote to stderr so far (all of it once it exited)."""
+        if self.process.poll() is not None:
+            self.reader.join(WAIT)
+        while not self.lines.empty():
+            self.log.append(self.lines.get_nowait())
+        return "".join(self.log)
+
+
+@contextlib.contextmanager
+def serving(artifacts: str, *options: str) -> Iterator[Served]:
+    """`npuport serve ARTIFACTS --port 0 OPTIONS` as a subprocess, ready (and listening for gRPC too with
+    `--grpc-port` among the options); killed on exit if still running.
+    Popen, not npuport(): the test talks to the server while it runs (same command line and environment)."""
+    process = subprocess.Popen([*NPUPORT, "serve", artifacts, "--port", "0", *options], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
+    lines: queue.Queue[str] = queue.Queue()
+    log: list[str] = []
+    stderr = process.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
+    reader.start()
+    try:
+        ports: dict[str, int] = {}
+        awaited = {"http", "grpc"} if "--grpc-port" in options else {"http"}
+        deadline = time.monotonic() + 60
+        while set(ports) != awaited:
+            assert time.monotonic() < deadline and process.poll() is None, "server did not start:\n" + "".join(log)
+            with contextlib.suppress(queue.Empty):
+                log.append(lines.get(timeout=0.5))
+                match = re.search(r"listening on (http|grpc)://127\.0\.0\.1:(\d+)", log[-1])
+                ports |= {match[1]: int(match[2])} if match else {}
+        url = f"http://127.0.0.1:{ports['http']}"
+        wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, "ready")
+        yield Served(process, ports["http"], ports.get("grpc"), url, lines, log, reader)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(WAIT)
 
 
 @dataclass

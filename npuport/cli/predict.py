@@ -1,4 +1,4 @@
-"""Commands that run a model for users: classify texts (predict) and serve them over HTTP (serve)."""
+"""Commands that run a model for users: classify texts (predict) and serve them over HTTP and gRPC (serve)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ def serve(
     device: DeviceOpt = "cpu",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,
+    grpc_port: Annotated[int | None, typer.Option("--grpc-port", help="Also serve the Open Inference Protocol v2 over "
+                         "gRPC on this port (Triton's is 8001; 0: any free port). Off unless given.")] = None,
     max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", help="Texts per inference batch "
                               "(default and cap for a static variant: its largest bucket batch; else 16).")] = None,
     max_wait_ms: Annotated[float | None, typer.Option("--max-wait-ms", help="How long a request may wait for others to join "
@@ -72,10 +74,11 @@ def serve(
                              "in flight are answered, those still unanswered after it are cancelled.")] = 30.0,
 ) -> None:
     """Serve a model over HTTP: POST /predict with micro-batching, GET /health, /metadata, /metrics, and the Open
-    Inference Protocol v2 (/v2/models/NAME/infer; NAME: the served directory's name). SIGTERM drains."""
+    Inference Protocol v2 (/v2/models/NAME/infer; NAME: the served directory's name), with --grpc-port over gRPC
+    too. SIGTERM drains."""
     from npuport.serve.config import Limits, ServeConfig, Timeouts
     from npuport.serve.server import serve as run_server
 
     config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars),
                          timeouts=Timeouts(drain_s=drain_timeout))
-    run_server(path, variant, device, threads, host, port, config, access_log, announce=render.announce)
+    run_server(path, variant, device, threads, host, port, config, grpc_port, access_log, announce=render.announce)

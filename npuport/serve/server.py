@@ -26,14 +26,15 @@ from npuport.core.errors import BackendUnavailableError, InputError
 from npuport.serve.config import ServeConfig
 
 SERVE_DEPENDENCIES = {"starlette": "starlette", "uvicorn": "uvicorn", "prometheus_client": "prometheus-client"}
+GRPC_DEPENDENCIES = {"grpc": "grpcio", "google.protobuf": "protobuf"}
 GRACEFUL_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 log = logging.getLogger("npuport.serve")
 
 
-def check_installed() -> None:
-    """Fail with the install command when the `serve` extra is missing."""
+def check_installed(grpc: bool = False) -> None:
+    """Fail with the install command when the `serve` extra (with gRPC: its grpcio and protobuf too) is missing."""
     missing = []
-    for module, package in SERVE_DEPENDENCIES.items():
+    for module, package in (SERVE_DEPENDENCIES | (GRPC_DEPENDENCIES if grpc else {})).items():
         try:
             importlib.import_module(module)
         except ImportError:
@@ -62,11 +63,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     config: ServeConfig | None = None,
+    grpc_port: int | None = None,
     access_log: bool = False,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Load `path` (artifacts or package), listen on host:port and serve until SIGTERM / Ctrl+C."""
-    check_installed()
+    """Load `path` (artifacts or package), listen on host:port (and with `grpc_port`, gRPC on host:grpc_port) and
+    serve until SIGTERM / Ctrl+C."""
+    check_installed(grpc=grpc_port is not None)
     config = (config or ServeConfig()).check()
     if config.model_name is None:
         config = dataclasses.replace(config, model_name=served_name(path))
@@ -78,16 +81,25 @@ def serve(
         threads = serving_threads()
     with load(path, variant, device, threads) as classifier:
         app = create_app(classifier, config)
-        service = app.state.service
+        served = app.state.served
         sock = bind(host, port)
+        if grpc_port is not None:  # free, and 0 resolved, before gRPC core binds it (it logs a failure on a line of its own)
+            with bind(host, grpc_port) as probe:
+                grpc_port = probe.getsockname()[1]
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         ort = f"; {threads} ONNX Runtime thread(s)" if classifier.engine.startswith("onnxruntime") else ""
         announce(f"serving {classifier.describe()}{ort}")
-        batching = service.batching
+        batching = served.batching
         announce(f"listening on http://{shown}:{bound_port} (max batch {batching.max_batch_size} texts, max wait "
                  f"{batching.max_wait_ms:g} ms, queue {config.max_queue} texts); /health is 503 until warmed up")
-        server = make_server(app, access_log=access_log, log_config=_log_config())
+        listeners = []
+        if grpc_port is not None:
+            from npuport.serve.v2_grpc import GrpcServer
+
+            listeners.append(GrpcServer(served, host, grpc_port, lambda address: announce(
+                f"listening on grpc://{address} (Open Inference Protocol v2, inference.GRPCInferenceService)")))
+        server = make_server(app, listeners=listeners, access_log=access_log, log_config=_log_config())
 
         def after_graceful_shutdown(sig: int, frame: FrameType | None) -> None:
             """uvicorn re-raises the signal it shut down for; by then everything is answered (or cancelled when the
@@ -103,10 +115,12 @@ def serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sock.close()
+        if server.failure is not None:
+            raise server.failure
         if server.force_exit:
             announce("stopped without waiting for requests in flight (forced by a second Ctrl+C)")
-        elif service.cancelled:
-            announce(f"stopped: {service.cancelled} request(s) still unanswered after the {config.timeouts.drain_s:g} s "
+        elif served.cancelled:
+            announce(f"stopped: {served.cancelled} request(s) still unanswered after the {config.timeouts.drain_s:g} s "
                      "drain were cancelled")
         else:
             announce("stopped: every request in flight was answered")

@@ -8,10 +8,11 @@ Here:
   and the connection is closed (closed without a word if not a byte of a new request came). No app runs before a
   request head is whole, so this deadline lives in the HTTP protocol: a mixin over uvicorn's own (httptools when
   installed, else h11), using only what both share (`cycle`, `transport`, `loop`, the protocol callbacks);
-- the body must arrive within `body_s` of the head: the app's deadline (npuport.serve.app, 408 as JSON);
-- on SIGTERM the app hears of it first (`begin_drain`: uploads in progress get a short grace, then 503);
-  uvicorn then closes idle connections, waits for the requests in flight (their batches run) and, after
-  `drain_s`, cancels whatever is still unanswered (a client that never reads its response, say) and exits.
+- the body must arrive within `body_s` of the head: the app's deadline (npuport.serve.body, 408 as JSON);
+- on SIGTERM the app hears of it first (`begin_drain`: uploads in progress get a short grace, then 503) and the
+  other listeners (gRPC) stop taking calls; uvicorn then closes idle connections, waits for the requests in flight
+  (their batches run) and, after `drain_s`, cancels whatever is still unanswered (a client that never reads its
+  response, say) and exits; the listeners' calls in flight are bounded by `drain_s` too.
 """
 
 from __future__ import annotations
@@ -19,35 +20,75 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from npuport.core.errors import InputError
 
-def make_server(app: Starlette, http: str = "auto", **options: Any) -> uvicorn.Server:
-    """A uvicorn server for an app of create_app, its slow clients bounded by the app's config.timeouts.
-    `http` is "auto" (httptools if installed, else h11), "httptools" or "h11"; `options` go to uvicorn.Config."""
-    service = app.state.service
-    timeouts = service.config.timeouts
+
+class Listener(Protocol):
+    """Another server on the same event loop and served model (npuport.serve.v2_grpc's)."""
+
+    async def start(self) -> None:
+        """Listen and take requests; InputError when it cannot listen."""
+
+    async def stop(self, grace: float | None) -> None:
+        """Take no new requests; answer those in flight within `grace` seconds, then cancel the rest."""
+
+
+def make_server(app: Starlette, http: str = "auto", listeners: Sequence[Listener] = (), **options: Any) -> Server:
+    """A uvicorn server for an app of create_app, its slow clients bounded by the app's config.timeouts; the
+    `listeners` start once the app has and drain beside it. `http` is "auto" (httptools if installed, else h11),
+    "httptools" or "h11"; `options` go to uvicorn.Config."""
+    served = app.state.served
+    timeouts = served.config.timeouts
+
+    def head_timed_out() -> None:
+        served.metrics.errors.labels("request_timeout").inc()
+
     protocol = type("BoundedHTTPProtocol", (_HeadDeadline, _protocol_class(http)), {
-        "head_timeout": timeouts.head_s, "on_head_timeout": staticmethod(service.head_timed_out)})
+        "head_timeout": timeouts.head_s, "on_head_timeout": staticmethod(head_timed_out)})
     # uvicorn types timeout_graceful_shutdown as int; asyncio.wait_for takes any number. No WebSocket routes here.
     config = uvicorn.Config(app, http=protocol, ws="none", lifespan="on",
                             timeout_graceful_shutdown=timeouts.drain_s, **options)  # type: ignore[arg-type]
-    return _Server(config, service.begin_drain)
+    return Server(config, served.begin_drain, listeners)
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, begin_drain: Callable[[], None]) -> None:
+class Server(uvicorn.Server):
+    """uvicorn's server that tells the app of a drain first, with other listeners: they start after the app (its
+    batcher runs by then) and stop taking calls when the drain begins; the app's shutdown then closes the batcher,
+    which first answers every queued request, theirs too. `failure`: why a listener could not start (the server
+    then shuts down at once)."""
+
+    def __init__(self, config: uvicorn.Config, begin_drain: Callable[[], None], listeners: Sequence[Listener]) -> None:
         super().__init__(config)
         self._begin_drain = begin_drain
+        self._listeners = list(listeners)
+        self.failure: Exception | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        for listener in self._listeners:
+            try:
+                await listener.start()
+            except InputError as exc:
+                self.failure = exc
+                self.should_exit = True
+                return
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._begin_drain()
+        grace = self.config.timeout_graceful_shutdown
+        stopping = [asyncio.ensure_future(listener.stop(grace)) for listener in self._listeners]
         await super().shutdown(sockets)
+        if self.force_exit:
+            for listener in self._listeners:
+                await listener.stop(0)
+        await asyncio.gather(*stopping)
 
 
 def _protocol_class(http: str) -> type[asyncio.Protocol]:

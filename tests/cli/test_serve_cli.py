@@ -4,86 +4,16 @@ are one-line errors."""
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import httpx
-from cli_runner import NPUPORT, cli_env, npuport  # type: ignore[import-not-found]
-from prometheus_client.parser import text_string_to_metric_families
-from serving import WAIT, dribble, wait_until  # type: ignore[import-not-found]
-
-
-def in_flight(url: str) -> float:
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
-        if family.name == "npuport_requests_in_flight":
-            return family.samples[0].value
-    raise AssertionError("no npuport_requests_in_flight in /metrics")
-
-
-def refuses_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    port: int
-    url: str
-    lines: queue.Queue[str]
-    log: list[str]
-    reader: threading.Thread
-
-    def text(self) -> str:
-        """Everything the server wrote to stderr so far (all of it once it exited)."""
-        if self.process.poll() is not None:
-            self.reader.join(WAIT)
-        while not self.lines.empty():
-            self.log.append(self.lines.get_nowait())
-        return "".join(self.log)
-
-
-@contextlib.contextmanager
-def serving(artifacts: str, *options: str) -> Iterator[Served]:
-    """`npuport serve ARTIFACTS --port 0 OPTIONS` as a subprocess, ready; killed on exit if still running.
-    Popen, not npuport(): the test talks to the server while it runs (same command line and environment)."""
-    process = subprocess.Popen([*NPUPORT, "serve", artifacts, "--port", "0", *options], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=cli_env())
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-    stderr = process.stderr
-    assert stderr is not None
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
-    reader.start()
-    try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None:
-            assert time.monotonic() < deadline and process.poll() is None, "server did not start:\n" + "".join(log)
-            with contextlib.suppress(queue.Empty):
-                log.append(lines.get(timeout=0.5))
-                match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log[-1])
-                port = int(match[1]) if match else None
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, "ready")
-        yield Served(process, port, url, lines, log, reader)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(WAIT)
+from cli_runner import cli_env, npuport  # type: ignore[import-not-found]
+from serving import WAIT, dribble, in_flight, refuses_connections, serving, wait_until  # type: ignore[import-not-found]
 
 
 def test_sigterm_answers_every_request_in_flight_then_exits_0(structbert_artifacts):
@@ -153,3 +83,8 @@ def test_bad_options_are_one_line_errors(structbert_artifacts, tmp_path):
         assert (result.returncode, result.stderr.strip()) == (status, message)
     missing = npuport("serve", str(tmp_path / "nothing"), timeout=120)
     assert missing.returncode != 0 and missing.stderr.startswith("error: ") and len(missing.stderr.splitlines()) == 1
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # checked before gRPC core binds it: it logs a line of its own
+        port = taken.getsockname()[1]
+        busy = npuport("serve", structbert_artifacts, "--port", "0", "--grpc-port", str(port), timeout=120)
+    assert busy.returncode == 7 and len(busy.stderr.splitlines()) == 1, busy.stderr
+    assert busy.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: Address already in use")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 
-def test_predict_verify_validate_and_serve_of_onnx_never_import_torch_or_transformers(bert_copy, tmp_path):  # type: ignore[no-untyped-def]
+def test_predict_verify_validate_and_serve_of_onnx_never_import_torch_transformers_or_grpc(bert_copy, tmp_path):  # type: ignore[no-untyped-def]
     root = bert_copy  # a copy: validate records its verdicts in the manifest
     # the commands run inside one `python -c` process (not cli_runner's npuport()): what they import is seen there
     script = f"""
@@ -23,7 +23,7 @@ from npuport.runtime import load
 from npuport.serve.app import create_app
 from npuport.serve.config import ServeConfig
 create_app(load({str(root)!r}, "onnx-fp32-dynamic"), ServeConfig())
-heavy = [m for m in ("torch", "transformers") if m in sys.modules]
+heavy = [m for m in ("torch", "transformers", "grpc") if m in sys.modules]  # grpc: only with --grpc-port
 assert not heavy, heavy
 print("light")
 """

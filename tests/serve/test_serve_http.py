@@ -42,7 +42,7 @@ def test_responses_equal_classifier_predict(structbert_artifacts, classifier, va
             want = model.predict(body["texts"], threshold=body.get("threshold"), top_k=body.get("top_k"))
             assert response.json() == {"variant": model.variant_id, "predictions": as_json(want)}
         assert response.json()["predictions"][0]["truncated"] is True
-        assert server.service.max_batch_size == 16  # dynamic default, or the static variant's largest bucket (16x64)
+        assert server.served.max_batch_size == 16  # dynamic default, or the static variant's largest bucket (16x64)
 
 
 class _borrowed:
@@ -129,7 +129,7 @@ def test_overload_answers_429_then_recovers(classifier):
         first = pool.submit(post, TEXTS[0])
         assert gated.started.acquire(timeout=WAIT), "the first request never reached inference"
         second = pool.submit(post, TEXTS[1])
-        wait_until(lambda: server.service.batcher.queued_texts == 1, "the second request to be queued")
+        wait_until(lambda: server.served.batcher.queued_texts == 1, "the second request to be queued")
         refused = post(TEXTS[2])
         assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
         assert refused.json() == {"error": "the queue is full (1 texts waiting, max_queue 1): retry later",
@@ -156,9 +156,9 @@ def test_a_request_that_fails_inference_fails_alone_its_batch_is_retried(classif
         a = pool.submit(post, [TEXTS[0]])
         assert gated.started.acquire(timeout=WAIT)
         f = pool.submit(post, ["FAIL-ME please"])
-        wait_until(lambda: server.service.batcher.queued_texts == 1, "F to be queued")
+        wait_until(lambda: server.served.batcher.queued_texts == 1, "F to be queued")
         g = pool.submit(post, [TEXTS[1], TEXTS[2]])
-        wait_until(lambda: server.service.batcher.queued_texts == 3, "G to be queued")
+        wait_until(lambda: server.served.batcher.queued_texts == 3, "G to be queued")
         gated.gate.set()
         assert a.result(WAIT).status_code == 200
         failed, succeeded = f.result(WAIT), g.result(WAIT)
@@ -252,6 +252,11 @@ LIMITS = Limits(max_texts=4, max_chars=50)
     ({"texts": ["ok"], "threshold": {"nope": 0.2}}, 422, {"code": "invalid_request"}),
     ({"texts": ["ok"], "top_k": 0}, 422, {"error": '"top_k" must be a whole number of at least 1, got 0'}),
     ({"texts": ["ok"], "top_k": "3"}, 422, {"error": "\"top_k\" must be a whole number of at least 1, got '3'"}),
+    # issue 22: Python reads no integer of over 4,300 digits from text (ValueError, which was a 500)
+    (b'{"texts": ["ok"], "top_k": ' + b"7" * 5000 + b"}", 422, {
+        "code": "invalid_request", "error": "the body holds an integer of 5000 digits: integers here have at most 19 (64 bits)"}),
+    (b'{"texts": ["ok"], "threshold": NaN}', 400, {"code": "malformed_json",
+                                                  "error": "the body is not valid JSON: NaN is not a JSON number"}),
 ])
 def test_limits_and_malformed_input_get_json_errors(limited_server, body, status, expected):
     content = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -14,7 +14,7 @@ import pytest
 from serving import WAIT, GatedClassifier, as_json, dribble, metrics, running, wait_until  # type: ignore[import-not-found]
 
 from npuport.core.corpus import load_corpus
-from npuport.serve.app import DRAIN_UPLOAD_GRACE_S
+from npuport.serve.body import DRAIN_UPLOAD_GRACE_S
 from npuport.serve.config import ServeConfig, Timeouts
 
 TEXTS = [e.text for e in load_corpus("zh")][:8]
@@ -99,7 +99,7 @@ def test_shutdown_cuts_slow_uploads_and_answers_requests_in_flight(classifier):
                                                          "code": "shutting_down"}
         assert upload.closed_at is not None and upload.closed_at - began < DRAIN_UPLOAD_GRACE_S + 2
     assert not server.thread.is_alive() and stopped < DRAIN_UPLOAD_GRACE_S + 5
-    assert server.service.cancelled == 0
+    assert server.served.cancelled == 0
 
 
 def test_the_drain_is_bounded_what_is_unanswered_then_gets_503(classifier):
@@ -121,4 +121,4 @@ def test_the_drain_is_bounded_what_is_unanswered_then_gets_503(classifier):
     assert response.status_code == 503 and response.json() == {
         "error": "the server is shutting down: the drain ran out (drain_timeout_s 0.5) before this request was answered",
         "code": "shutting_down"}
-    assert 0.5 <= answered < 3 and server.service.cancelled == 1
+    assert 0.5 <= answered < 3 and server.served.cancelled == 1

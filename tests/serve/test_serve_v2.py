@@ -84,6 +84,10 @@ ERRORS = [
     ({"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [17], "data": ["a"] * 17}]}, 413, "max_texts_per_request"),
     ({"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a"]}], "outputs": [{"name": "LOGITS"}]},
      400, "unknown output(s) 'LOGITS'"),
+    (b'{"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [' + b"9" * 5000 + b'], "data": ["a"]}]}', 400,
+     "the body holds an integer of 5000 digits"),
+    ({"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a"], "parameters": [1]}]}, 400,
+     "TEXT's \"parameters\" must be an object, got [1]"),
 ]
 
 
@@ -99,13 +103,28 @@ def test_errors_are_v2_json_with_their_status_and_counted(server, http):  # type
         assert response.status_code == status and list(response.json()) == ["error"], response.text
         assert message in response.json()["error"]
     samples = metrics(server.url)
-    assert {status: counted(status) - before[status] for status in before} == {400: 5, 413: 1}
+    assert {status: counted(status) - before[status] for status in before} == {400: 7, 413: 1}
 
 
 def test_unknown_model_is_404(http):  # type: ignore[no-untyped-def]
     body = {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}
     response = http.post("/v2/models/other/infer", json=body)
     assert response.status_code == 404 and response.json() == {"error": "unknown model 'other': this server serves 'tiny'"}
+
+
+def test_version_1_has_the_routes_metadata_advertises_and_others_are_404(client, http, classifier):  # type: ignore[no-untyped-def]
+    """tritonclient.http calls /v2/models/NAME/versions/V/… when given a version."""
+    assert client.get_model_metadata(NAME)["versions"] == ["1"]
+    assert client.is_model_ready(NAME, "1") and client.get_model_metadata(NAME, "1") == client.get_model_metadata(NAME)
+    result = client.infer(NAME, [_text_input(TEXTS[:3], [3], True)], model_version="1")
+    np.testing.assert_array_equal(result.as_numpy("SCORES"), np.array(
+        [list(p.scores.values()) for p in classifier.predict(TEXTS[:3])], dtype=np.float32))
+    assert result.get_response()["model_version"] == "1"
+    body = {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}
+    for method, path in (("GET", ""), ("GET", "/ready"), ("POST", "/infer")):
+        response = http.request(method, f"/v2/models/{NAME}/versions/2{path}", json=body if method == "POST" else None)
+        assert response.status_code == 404
+        assert response.json() == {"error": "model 'tiny' has no version '2': this server serves version 1"}
 
 
 def test_not_ready_while_warming_up_then_ready(classifier):  # type: ignore[no-untyped-def]
