@@ -1,5 +1,6 @@
 """Hostile inputs, as a user would try them: each case is a real `npuport` command on a damaged model, artifacts
-directory, package or text file, judged on what a user sees. Prints a table per case and the totals.
+directory, package or text file, or a malformed request to a real `npuport serve` of the package, judged on what a
+user sees. Prints a table per case and the totals.
 
     python benchmarks/hostile.py [--checkout DIR]
 
@@ -10,22 +11,28 @@ for a before/after table. A case is judged:
   what is wrong (`expect` below);
 - corrupt: exit 0 where the input must be refused, or output that differs from the undamaged run's;
 - slow: a refusal that took longer than the case allows.
+A malformed request is judged: traceback (the server's log gained one), unclear (not the expected 4xx with a JSON
+error of one line holding `expect`), corrupt (answered 2xx).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -176,6 +183,75 @@ def cases(model: Path, artifacts: Path, package: Path) -> list[Case]:
     ]
 
 
+@dataclass
+class Request:
+    """A malformed request to `npuport serve PACKAGE` (model name: the package directory's, `pkg`)."""
+
+    name: str
+    issue_item: str
+    path: str
+    body: bytes
+    status: int
+    expect: str  # substring of the one-line error
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+
+BIG = b"9" * 5000  # Python reads no integer of over 4,300 digits from text
+TENSOR = b'{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["a"]}'
+REQUESTS = [
+    Request("5,000-digit top_k", "22", "/predict", b'{"texts": ["a"], "top_k": ' + BIG + b"}", 422, "5000 digits"),
+    Request("5,000-digit threshold", "22", "/predict", b'{"texts": ["a"], "threshold": -' + BIG + b"}", 422, "5000 digits"),
+    Request("NaN threshold", "22", "/predict", b'{"texts": ["a"], "threshold": NaN}', 400, "NaN"),
+    Request("5,000-digit v2 shape", "22", "/v2/models/pkg/infer", TENSOR.replace(b"[1]", b"[" + BIG + b"]").join(
+        [b'{"inputs": [', b"]}"]), 400, "5000 digits"),
+    Request("v2 parameters a list", "22", "/v2/models/pkg/infer",
+            b'{"inputs": [' + TENSOR.replace(b'"data"', b'"parameters": [1], "data"') + b"]}", 400, "parameters"),
+    Request("v2 header length '\xb2'", "22", "/v2/models/pkg/infer", b"{}", 400, "header", {
+        "inference-header-content-length": b"\xb2"}),
+    Request("v2 header length 5,000 digits", "22", "/v2/models/pkg/infer", b"{}", 400, "header", {
+        "inference-header-content-length": BIG}),
+    Request("v2 version 2", "24", "/v2/models/pkg/versions/2/infer", b'{"inputs": [' + TENSOR + b"]}", 404, "version"),
+    Request("v2 infer of another model", "24", "/v2/models/other/infer", b'{"inputs": [' + TENSOR + b"]}", 404, "other"),
+]
+
+
+@contextlib.contextmanager
+def serving(package: Path, run: Runner) -> Iterator[tuple[str, list[str]]]:
+    """`npuport serve PACKAGE --port 0`: its URL once ready, and its log as it grows."""
+    process = subprocess.Popen([sys.executable, "-m", "npuport.cli", "serve", str(package), "--port", "0"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=run.env)
+    log: list[str] = []
+    assert process.stderr is not None
+    threading.Thread(target=lambda: log.extend(process.stderr or []), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (match := re.search(r"listening on (http://\S+)", "".join(log))):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("npuport serve did not start:\n" + "".join(log))
+            time.sleep(0.05)
+        url = match[1]
+        while httpx.get(f"{url}/health").status_code != 200:
+            time.sleep(0.05)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def send(url: str, request: Request, log: list[str]) -> tuple[int, str, dict[str, bool]]:
+    tracebacks = "".join(log).count("Traceback")
+    response = httpx.post(url + request.path, content=request.body, headers=request.headers, timeout=30)
+    time.sleep(0.05)  # the log line of a failure, if any, is written after the answer
+    try:
+        error = response.json().get("error", "")
+    except ValueError:
+        error = ""
+    clear = (response.status_code == request.status and isinstance(error, str) and "\n" not in error
+             and request.expect.lower() in error.lower())
+    return response.status_code, error, {"traceback": "".join(log).count("Traceback") > tracebacks,
+                                         "unclear": not clear, "corrupt": response.status_code < 300, "slow": False}
+
+
 def judge(case: Case, done: subprocess.CompletedProcess[str], seconds: float, clean: dict[str, str]) -> dict[str, bool]:
     lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
     traceback = "Traceback" in done.stderr
@@ -219,8 +295,15 @@ def main() -> None:
             first = (done.stderr.strip().splitlines() or [""])[0][:110]
             table.add_row(case.issue_item, case.name, str(done.returncode), f"{seconds:.1f}", first,
                           ", ".join(k for k, bad in verdict.items() if bad) or "ok")
+        with serving(package, run) as (url, log):
+            for request in REQUESTS:
+                status, error, verdict = send(url, request, log)
+                for key, bad in verdict.items():
+                    totals[key] += bad
+                table.add_row(request.issue_item, f"serve: {request.name}", str(status), "", error[:110],
+                              ", ".join(k for k, bad in verdict.items() if bad) or "ok")
         console.print(table)
-        console.print(f"{len(all_cases)} cases: " + ", ".join(f"{v} {k}" for k, v in totals.items()))
+        console.print(f"{len(all_cases) + len(REQUESTS)} cases: " + ", ".join(f"{v} {k}" for k, v in totals.items()))
 
 
 if __name__ == "__main__":
