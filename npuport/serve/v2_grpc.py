@@ -8,7 +8,8 @@ SCORES and LABELS out as `raw_output_contents` (tritonclient.grpc reads FP32 out
 REST's message with the gRPC code of its status: 400, 413 and 422 INVALID_ARGUMENT (the request as sent can never
 succeed), 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED (retry later), 500 INTERNAL, 503 UNAVAILABLE. Not being ready is an
 answer (ready: false), as in KServe's spec. Metrics count each call under its method's path
-(/inference.GRPCInferenceService/ModelInfer) with the HTTP status of the same answer, so one query covers both.
+(/inference.GRPCInferenceService/ModelInfer) with the HTTP status of the same answer, so one query covers both; a
+call its client gave up on (cancelled, or past its deadline) counts as 499, reason client_cancelled.
 
 A message over max_body_bytes is refused by gRPC itself (RESOURCE_EXHAUSTED, before npuport sees it, so not
 counted); every request within the limits fits. On SIGTERM it takes no new calls and answers those in flight
