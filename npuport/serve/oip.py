@@ -6,8 +6,9 @@ tensors.
 The tensors: input `TEXT` BYTES [-1] (any shape holding the texts, e.g. tritonclient's [n] or Triton's batched
 [n, 1]); outputs `SCORES` FP32 [-1, num_labels] (every label's probability, in label order) and `LABELS` BYTES of
 TEXT's shape (each text's decided labels as a JSON array where the text was: multi-label models can decide none or
-several), so a batched [n, 1] request is answered as by the Python-backend model `package --triton` writes. A request the protocol calls invalid is a 400 RequestError
-(the transports turn statuses into their own: v2's {"error": message} over REST, a gRPC status code over gRPC).
+several), so a batched [n, 1] request is answered as by the Python-backend model `package --triton` writes. A
+request the protocol calls invalid is a 400 RequestError (the transports turn statuses into their own: v2's
+{"error": message} over REST, a gRPC status code over gRPC).
 """
 
 from __future__ import annotations
