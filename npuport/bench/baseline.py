@@ -22,6 +22,7 @@ import numpy as np
 from npuport.core.decisions import decide, to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import ModelLoadError
+from npuport.core.offline import local_only
 from npuport.runtime.backends import torch_device
 
 if TYPE_CHECKING:
@@ -57,8 +58,9 @@ class HandWrittenBaseline:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
-            model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
+            with local_only():
+                tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
+                model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
             self.loaded_by = "AutoModelForSequenceClassification.from_pretrained"
         except (ValueError, KeyError, OSError):  # e.g. model_type 'structbert' (ModelScope) is unknown to transformers
             from npuport.model.source import load_source

@@ -22,6 +22,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -215,9 +216,12 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     baseline_memory = baseline_probe.stop()
     notify(done("baseline: load"))
 
+    # Every record of this run carries when it started (to the microsecond: runs follow each other within a second in
+    # scripts), so `report` shows figures of one run only.
+    run = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     records: list[dict[str, Any]] = []
     for variant in chosen:
-        records += [r | {"text_source": text_source}
+        records += [r | {"text_source": text_source, "run": run}
                     for r in _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify)]
     baseline.close()
 

@@ -5,9 +5,16 @@ never loads torch, transformers or onnxruntime."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from npuport.cli import buckets, measure, model, parity, predict, score, ship, zoo
+from npuport.core.offline import SETTINGS
+
+# The command's own process: offline and quiet for every library it loads. (A program that imports npuport keeps its
+# environment; npuport.core.offline sets these only around npuport's own loads.)
+os.environ.update({name: value for name, value in SETTINGS.items() if name not in os.environ})
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")

@@ -159,6 +159,7 @@ class BenchRecord(Paired):
     batch_size: int
     engine_only: Paired | None = None  # token batches in, logits out; None in records written before issue 23
     cpu_class: str | None = None  # the class the figures hold for
+    run: str | None = None  # when the bench run that measured it started; None in records written before issue 24
 
     @property
     def engine_ratio(self) -> float:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from npuport.core.errors import ModelLoadError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import SourceInfo
+from npuport.core.offline import local_only
 from npuport.model.architectures import INPUT_ORDER, REGISTRY, architecture
 
 if TYPE_CHECKING:
@@ -284,7 +285,8 @@ def load_tokenizer(model_dir: Path, config: dict[str, Any]) -> PreTrainedTokeniz
     if not any((model_dir / name).is_file() for name in needed):
         raise ModelLoadError(f"{model_dir} has no tokenizer: {' or '.join(needed)} is missing")
     try:
-        tokenizer = getattr(transformers, spec.tokenizer_class or "AutoTokenizer").from_pretrained(str(model_dir))
+        with local_only():
+            tokenizer = getattr(transformers, spec.tokenizer_class or "AutoTokenizer").from_pretrained(str(model_dir))
     except Exception as exc:
         raise ModelLoadError(f"cannot load the tokenizer from {model_dir}: {first_line(exc)}") from exc
     vocab_size = config.get("vocab_size")

@@ -23,6 +23,7 @@ import numpy as np
 from npuport.core.errors import ManifestError
 from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Manifest
+from npuport.core.offline import local_only
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -79,7 +80,8 @@ def saved_tokenizer(root: Path, manifest: Manifest) -> SavedTokenizer | PreTrain
             return saved
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(str(directory))
+        with local_only():
+            return AutoTokenizer.from_pretrained(str(directory))
     except Exception as exc:  # tokenizers and transformers raise many types for an unusable tokenizer directory
         raise ManifestError(f"cannot load the tokenizer saved in {directory}: {str(exc).splitlines()[0][:200]}") from exc
 

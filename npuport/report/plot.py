@@ -11,9 +11,11 @@ from typing import Any
 
 from npuport.core.errors import BackendUnavailableError
 from npuport.core.files import atomic_path
+from npuport.core.manifest import Variant
 from npuport.report.sources import Gathered, Row
 
 COLOURS = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c", "int8": "#d62728"}
+OTHER = "#7f7f7f"
 MARKERS = {"onnx": "o", "torchscript": "s", "torchexport": "^"}
 # Label positions beside a marker, (side, line): side ±1 = right/left of its edge, line = label heights up (+)
 # or down (-); tried in order until the label overlaps no marker and no label already placed.
@@ -65,8 +67,19 @@ def _pyplot() -> Any:
 def plot_tradeoff(gathered: Gathered, path: Path) -> Axes:
     """Write the PNG to `path` (atomically); return which axes it shows."""
     plt = _pyplot()
+    figure, axes = draw_tradeoff(gathered)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return axes
+
+
+def draw_tradeoff(gathered: Gathered) -> tuple[Any, Axes]:
+    """The figure and its axes: every variant that has both coordinates, the reference lines inside the frame, and a
+    legend naming only what is drawn (the precisions and formats of the points shown, and each line)."""
     from matplotlib.lines import Line2D
 
+    plt = _pyplot()
     axes = choose_axes(gathered)
     name = Path(gathered.manifest.source.path).name or gathered.root.name
     figure, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
@@ -75,16 +88,19 @@ def plot_tradeoff(gathered: Gathered, path: Path) -> Axes:
     biggest = max((row.load_bytes for row, _, _ in shown), default=1) or 1
     area = {row.variant.id: 60 + 900 * row.load_bytes / biggest for row, _, _ in shown}
     for row, x, y in shown:
-        ax.scatter([x], [y], s=area[row.variant.id], c=COLOURS.get(row.variant.precision, "#7f7f7f"),
-                   marker=MARKERS.get(row.variant.format, "o"), alpha=0.55, edgecolors="black", linewidths=0.8, zorder=3)
+        ax.scatter([x], [y], s=area[row.variant.id], c=COLOURS.get(row.variant.precision, OTHER),
+                   marker=MARKERS.get(row.variant.format, "o"), alpha=0.55, edgecolors="black", linewidths=0.8, zorder=3,
+                   label=row.variant.id)
 
     lines: list[Any] = []  # reference lines, explained in the legend
+    vertical = horizontal = None
     if axes.x == "throughput":
         ax.set_xscale("log")
         ax.set_xlabel(f"throughput, texts/s (batch {axes.batch_size}, {gathered.device}) — right is faster")
         baseline = gathered.baseline.get(axes.batch_size) if axes.batch_size is not None else None
         if baseline is not None:
-            ax.axvline(baseline.throughput, color="grey", linestyle="--", linewidth=1)
+            vertical = baseline.throughput
+            ax.axvline(vertical, color="grey", linestyle="--", linewidth=1)
             lines.append(Line2D([], [], color="grey", linestyle="--",
                                 label=f"eager fp32 baseline\n{baseline.throughput:,.1f} texts/s"))
     else:
@@ -93,26 +109,24 @@ def plot_tradeoff(gathered: Gathered, path: Path) -> Axes:
         ax.set_ylabel("micro F1 on the labelled texts — up is better")
         reference = gathered.evaluation.records[0] if gathered.evaluation else None
         if reference is not None:
-            ax.axhline(reference.micro_f1, color="grey", linestyle=":", linewidth=1)
+            horizontal = reference.micro_f1
+            ax.axhline(horizontal, color="grey", linestyle=":", linewidth=1)
             lines.append(Line2D([], [], color="grey", linestyle=":",
                                 label=f"reference {reference.variant}\nmicro F1 {reference.micro_f1:.4f}"))
     else:
         ax.set_yscale("log")
         ax.set_ylabel("export check: max |Δprobability| vs eager fp32 — down is better")
-    _limits(ax, shown, axes)
+    _limits(ax, shown, axes, vertical, horizontal)
     ax.grid(True, which="both", alpha=0.25)
     what = "micro F1" if axes.y == "micro_f1" else "parity"
     ax.set_title(f"{name}: {what} vs {'throughput' if axes.x == 'throughput' else 'size'} (marker area = bytes loaded)")
-    _legend(ax, lines)
+    _legend(ax, [row.variant for row, _, _ in shown], lines)
     left_out = _left_out(points, axes)
     if left_out:
         figure.text(0.01, 0.01, left_out, fontsize=7, color="dimgrey", wrap=True)
     figure.tight_layout(rect=(0, 0.05 if left_out else 0, 1, 1))
     _label_points(figure, ax, [(row.variant.id, x, y, area[row.variant.id] ** 0.5 / 2) for row, x, y in shown])
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return axes
+    return figure, axes
 
 
 def _left_out(points: list[tuple[Row, float | None, float | None]], axes: Axes) -> str:
@@ -121,11 +135,13 @@ def _left_out(points: list[tuple[Row, float | None, float | None]], axes: Axes) 
     return "; ".join(f"{why}, not shown: {', '.join(ids)}" for why, ids in reasons.items() if ids)
 
 
-def _limits(ax: Any, shown: list[tuple[Row, float, float]], axes: Axes) -> None:
-    """Room around the points for their labels."""
+def _limits(ax: Any, shown: list[tuple[Row, float, float]], axes: Axes, vertical: float | None,
+            horizontal: float | None) -> None:
+    """Room around the points for their labels, and around the reference lines so they are drawn too."""
     if not shown:
         return
-    xs, ys = [x for _, x, _ in shown], [y for _, _, y in shown]
+    xs = [x for _, x, _ in shown] + ([vertical] if vertical is not None else [])
+    ys = [y for _, _, y in shown] + ([horizontal] if horizontal is not None else [])
     if axes.x == "throughput":
         ax.set_xlim(min(xs) / 1.8, max(xs) * 2.2)
     else:
@@ -137,13 +153,15 @@ def _limits(ax: Any, shown: list[tuple[Row, float, float]], axes: Axes) -> None:
         ax.set_ylim(min(ys) / 3, max(ys) * 3)
 
 
-def _legend(ax: Any, lines: list[Any]) -> None:
+def _legend(ax: Any, drawn: list[Variant], lines: list[Any]) -> None:
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", linestyle="", color=colour, label=precision, markersize=8, alpha=0.7)
-               for precision, colour in COLOURS.items()]
-    handles += [Line2D([], [], marker=marker, linestyle="", color="black", fillstyle="none", label=fmt, markersize=8)
-                for fmt, marker in MARKERS.items()]
+    precisions = sorted({v.precision for v in drawn}, key=lambda p: list(COLOURS).index(p) if p in COLOURS else 99)
+    formats = sorted({v.format for v in drawn}, key=lambda f: list(MARKERS).index(f) if f in MARKERS else 99)
+    handles = [Line2D([], [], marker="o", linestyle="", color=COLOURS.get(p, OTHER), label=p, markersize=8, alpha=0.7)
+               for p in precisions]
+    handles += [Line2D([], [], marker=MARKERS.get(f, "o"), linestyle="", color="black", fillstyle="none", label=f,
+                       markersize=8) for f in formats]
     ax.legend(handles=handles + lines, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 

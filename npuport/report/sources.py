@@ -67,8 +67,9 @@ def _speed(timed: Timed, batch_size: int, ratio: float | None) -> Speed:
 
 
 def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> tuple[dict[int, Speed], str | None]:
-    """Records of `npuport bench` (one per variant and batch size, each with the baseline timed beside it); the
-    baseline line is the median of those baselines per batch size."""
+    """Records of `npuport bench` (one per variant and batch size, each with the baseline timed beside it) of its
+    newest run only, so every texts/s and ratio on the page is from one run; the baseline line is the median of that
+    run's baselines per batch size."""
     path = bench_path(root, device)
     if not path.is_file():
         return {}, None
@@ -88,7 +89,12 @@ def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> t
         except ValidationError:
             unusable += 1
     current = still_current(typed, [row.variant for row in rows.values()])
-    for record in current:
+    newest = max((record.run or "" for record in current), default="")
+    earlier = sorted({record.variant for record in current if (record.run or "") != newest})
+    if earlier:  # each run has its own baseline figures: rows from two runs would not compare
+        notes.append(f"speed of {', '.join(earlier)} not shown: measured in an earlier bench run than the others "
+                     f"(bench them again together to compare)")
+    for record in (record for record in current if (record.run or "") == newest):
         rows[record.variant].speed[record.batch_size] = _speed(record, record.batch_size, record.speedup.get("throughput"))
         baselines.setdefault(record.batch_size, []).append(_speed(record.baseline, record.batch_size, None))
     if len(typed) > len(current):

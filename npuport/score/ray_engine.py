@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import pickle
+import socket
 from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from npuport.core.errors import NpuportError
+from npuport.core.errors import BackendUnavailableError, InputError, NpuportError
 from npuport.score.job import ShardJob, score_shard
 from npuport.score.rows import Shard
 
@@ -58,6 +60,7 @@ def run_on_ray(job: ShardJob, pending: list[Shard], workers: int, address: str |
 
     started = not ray.is_initialized()
     if started:
+        reachable(address or os.environ.get("RAY_ADDRESS"))
         ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
         _quiet(ray.data)
@@ -73,6 +76,21 @@ def run_on_ray(job: ShardJob, pending: list[Shard], workers: int, address: str |
     finally:
         if started:
             ray.shutdown()
+
+
+def reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """`ray.init` retries an address nothing answers at for minutes: a bounded TCP connect first, so an unreachable
+    cluster is one line in seconds. No address (or "auto"/"local") starts or finds a local Ray: nothing to check."""
+    if not address or address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"Ray address {address!r} is not HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise BackendUnavailableError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
+                                      f"(tried for up to {timeout_s:g} s)") from None
 
 
 def _quiet(data: ModuleType) -> None:

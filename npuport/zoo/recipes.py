@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from npuport.core.corpus import Example, load_corpus
+from npuport.core.offline import local_only
 from npuport.model.architectures import architecture
 from npuport.zoo.specs import ZooSpec
 from npuport.zoo.tokenizers import minilm_dir
@@ -51,11 +52,12 @@ def initial_model(spec: ZooSpec, tokenizer: PreTrainedTokenizerBase) -> PreTrain
     from transformers import AutoModelForSequenceClassification
 
     if spec.pretrained == "minilm":
-        return AutoModelForSequenceClassification.from_pretrained(
-            str(minilm_dir()), num_labels=len(spec.labels), id2label=dict(enumerate(spec.labels)),
-            label2id={l: i for i, l in enumerate(spec.labels)}, problem_type="multi_label_classification",
-            attn_implementation="eager",
-        ).eval()
+        with local_only():
+            return AutoModelForSequenceClassification.from_pretrained(
+                str(minilm_dir()), num_labels=len(spec.labels), id2label=dict(enumerate(spec.labels)),
+                label2id={l: i for i, l in enumerate(spec.labels)}, problem_type="multi_label_classification",
+                attn_implementation="eager",
+            ).eval()
     torch.manual_seed(spec.seed)
     config = _config(spec, tokenizer)
     return AutoModelForSequenceClassification.from_config(config, attn_implementation="eager").eval()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from npuport.core.corpus import load_corpus
 from npuport.core.errors import ModelLoadError
+from npuport.core.offline import local_only
 from npuport.zoo.specs import ZooSpec
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ def build_wordpiece(spec: ZooSpec, out: Path) -> PreTrainedTokenizerBase:
         code += 1
     out.mkdir(parents=True, exist_ok=True)
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    return BertTokenizerFast.from_pretrained(str(out), do_lower_case=True, tokenize_chinese_chars=True,
-                                             model_max_length=spec.max_positions)
+    with local_only():
+        return BertTokenizerFast.from_pretrained(str(out), do_lower_case=True, tokenize_chinese_chars=True,
+                                                 model_max_length=spec.max_positions)
 
 
 def build_bpe(spec: ZooSpec, out: Path) -> PreTrainedTokenizerBase:
@@ -56,7 +58,8 @@ def build_bpe(spec: ZooSpec, out: Path) -> PreTrainedTokenizerBase:
     out.mkdir(parents=True, exist_ok=True)
     bpe.save_model(str(out))
     _reserve_rows(out / "vocab.json", spec.vocab_size)
-    return RobertaTokenizerFast.from_pretrained(str(out), model_max_length=spec.max_positions - 2)
+    with local_only():
+        return RobertaTokenizerFast.from_pretrained(str(out), model_max_length=spec.max_positions - 2)
 
 
 def _reserve_rows(vocab_file: Path, size: int) -> None:
@@ -87,7 +90,8 @@ def build_tokenizer(spec: ZooSpec, workdir: Path) -> PreTrainedTokenizerBase:
     if spec.tokenizer == "minilm":
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(str(minilm_dir()))
+        with local_only():
+            return AutoTokenizer.from_pretrained(str(minilm_dir()))
     if spec.tokenizer == "bpe":
         return build_bpe(spec, workdir / "_bpe")
     return build_wordpiece(spec, workdir / "_wp")

@@ -54,6 +54,21 @@ def test_a_perturbed_layer_is_named_first(bert_copy):
     assert len(before) == 3 and all(layer.cosine_min >= 0.99999 and not layer.past_budget for layer in before)
     assert ("MatMul", "/model/bert/encoder/layer.1/output/dense/MatMul") in result.suspects
     assert first.max_rel_error > 100 * before[-1].max_rel_error
+    _assert_plot_agrees_with_the_budget(result)
+
+
+def _assert_plot_agrees_with_the_budget(result) -> None:
+    """A point above the budget line is exactly a point past the budget; the relative error has no budget line."""
+    import matplotlib.pyplot as plt
+
+    from npuport.doctor.plot import draw_depth
+
+    figure = draw_depth(result)
+    top, bottom = figure.axes
+    gap, budget = top.lines[0].get_ydata(), top.lines[1].get_ydata()[0]
+    assert [bool(g > budget) for g in gap] == [layer.past_budget for layer in result.layers]
+    assert all(len(set(line.get_ydata())) > 1 or line.get_xdata()[0] == line.get_xdata()[-1] for line in bottom.lines)
+    plt.close(figure)
 
 
 def test_an_exact_export_is_within_budget_everywhere_and_the_cli_writes_the_report(bert_copy):

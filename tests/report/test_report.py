@@ -16,6 +16,8 @@ from npuport.core.errors import BackendUnavailableError
 from npuport.core.manifest import Manifest, Validation
 from npuport.evaluate.accuracy import evaluate
 from npuport.report.build import build_report
+from npuport.report.plot import draw_tradeoff
+from npuport.report.sources import gather
 
 VARIANTS = ("onnx-fp32-dynamic", "onnx-int8-dynamic", "torchscript-bf16-dynamic")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -51,7 +53,9 @@ def test_report_from_eval_bench_and_validations(bert_copy):
     bench = bench_artifacts(bert_copy, BenchOptions(variants=VARIANTS, batch_sizes=(1, 4), max_batches=2, warmup=1))
     document = json.loads(bench.path.read_text(encoding="utf-8"))
     stale = dict(document["records"][0], sha256="f" * 64, variant="onnx-fp16-dynamic")
-    bench.path.write_text(json.dumps(document | {"records": [*document["records"], stale]}), encoding="utf-8")
+    earlier = [r | {"run": "2000-01-01T00:00:00.000000+00:00"} if r["variant"] == "torchscript-bf16-dynamic" else r
+               for r in document["records"]]  # as if benchmarked alone in an earlier run
+    bench.path.write_text(json.dumps(document | {"records": [*earlier, stale]}), encoding="utf-8")
     manifest = Manifest.load(bert_copy)
     _validate_by_hand(bert_copy, manifest)
 
@@ -70,16 +74,36 @@ def test_report_from_eval_bench_and_validations(bert_copy):
     assert parity == "passed (int8, cpu)" and 0 <= float(accuracy) <= 1 and 0 <= float(f1) <= 1
     assert re.fullmatch(r"[+-]\d\.\d{4}", delta)
     assert rows["torchscript-bf16-dynamic"][5] == "not validated"  # its record is for other files
+    assert rows["torchscript-bf16-dynamic"][1:5] == ["—", "—", "", ""]
+    assert "speed of torchscript-bf16-dynamic not shown: measured in an earlier bench run" in page
     assert rows["onnx-fp16-dynamic"][1:5] == ["—", "—", "", ""] and rows["onnx-fp16-dynamic"][6] == "—"
     assert "1 record(s) in bench-cpu.json ignored" in page and "1 validation record(s) ignored" in page
     assert "fastest validated variant on cpu at batch 4 (engine-only): onnx-int8-dynamic" in page
-    assert_real_png(result.plot, min_points=len(VARIANTS))
+    assert_real_png(result.plot, min_points=2)
+    _assert_legend_names_what_is_drawn(bert_copy)
 
     html = build_report(bert_copy, "html")
     text = html.page.read_text(encoding="utf-8")
     embedded = re.search(r'src="data:image/png;base64,([^"]+)"', text)
     assert embedded and base64.b64decode(embedded.group(1)) == html.plot.read_bytes()
     assert text.count("<tr>") == len(manifest.variants) + 1 and "onnx-int8-dynamic" in text
+
+
+def _assert_legend_names_what_is_drawn(root) -> None:
+    """The legend lists the precisions and formats of the drawn points and each reference line, nothing else, and
+    every reference line lies inside the axes."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = draw_tradeoff(gather(root))
+    ax = figure.axes[0]
+    drawn = {c.get_label() for c in ax.collections}
+    assert drawn == {"onnx-fp32-dynamic", "onnx-int8-dynamic"}  # bf16's speed is of an earlier run: not drawn
+    legend = [t.get_text().split("\n")[0] for t in ax.get_legend().get_texts()]
+    assert legend == ["fp32", "int8", "onnx", "eager fp32 baseline", "reference eager-fp32"], legend
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    vertical, horizontal = ax.lines[0].get_xdata()[0], ax.lines[1].get_ydata()[0]
+    assert x0 < vertical < x1 and y0 < horizontal < y1
+    plt.close(figure)
 
 
 def test_report_with_nothing_measured_plots_export_error_against_size(bert_copy):

@@ -157,6 +157,24 @@ def test_bad_parquet_engine_and_missing_extras(structbert_artifacts, tmp_path, m
         score_corpus(Path(structbert_artifacts), corpus(tmp_path / "in.txt", 3), tmp_path / "out.jsonl", ScoreOptions(engine="ray"))
 
 
+def test_an_unreachable_ray_cluster_is_one_line_in_seconds(structbert_artifacts, tmp_path):
+    pytest.importorskip("ray")
+    import socket
+    import time
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailableError, match=rf"cannot reach the Ray cluster at 127.0.0.1:{port}: "):
+        score_corpus(Path(structbert_artifacts), corpus(tmp_path / "in.txt", 3), tmp_path / "out.jsonl",
+                     ScoreOptions(engine="ray", ray_address=f"127.0.0.1:{port}"))
+    assert time.monotonic() - started < 30
+    with pytest.raises(InputError, match=r"Ray address 'nohost' is not HOST:PORT"):
+        score_corpus(Path(structbert_artifacts), corpus(tmp_path / "in.txt", 3), tmp_path / "out.jsonl",
+                     ScoreOptions(engine="ray", ray_address="nohost"))
+
+
 def test_cli_error_is_one_line_with_exit_code(structbert_artifacts, tmp_path):
     source = corpus(tmp_path / "in.txt", 3)
     bad = npuport("score", structbert_artifacts, source, "-o", tmp_path / "out.csv")
