@@ -1,4 +1,5 @@
-"""Demo: a few zh and en texts through every variant of each converted zoo model, one compact table.
+"""Demo: a few zh and en texts through every variant of each converted zoo model, one compact table, titled with
+what the model's answers are worth (only MiniLM has real weights; the stand-ins test parity, not accuracy).
 
     python demo/predict_every_variant.py artifacts/structbert-tiny-zh artifacts/roberta-go-emotions …
 """
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from npuport.core.manifest import Manifest
 from npuport.runtime import load
+from npuport.zoo import ZOO
 
 TEXTS = {
     "zh": ["今天天气真好，心情非常愉快！", "我失去了最好的朋友，太难过了。", "听到这个消息，我感到非常震惊。"],
@@ -25,7 +27,9 @@ def main(roots: list[str]) -> None:
     for root in roots:
         manifest = Manifest.load(Path(root))
         lang = "zh" if "恐惧" in manifest.source.labels else "en"
-        table = Table(title=f"{root}: top-2 labels per text, every variant (cpu)")
+        spec = ZOO.get(Path(root).name)
+        worth = f"\n{spec.weights}" if spec else ""
+        table = Table(title=f"{root}: top-2 labels per text, every variant (cpu){worth}")
         table.add_column("variant", no_wrap=True)
         for text in TEXTS[lang]:
             table.add_column(text, max_width=34)

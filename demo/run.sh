@@ -39,8 +39,16 @@ tune_int8() {  # the real-weights model's int8: smoothed, the most sensitive nod
   local a=artifacts/minilm-go-emotions
   [ -d "$a" ] || return 0
   "$bin/npuport" tune "$a" --precision int8 --method dynamic || return 1
-  "$bin/npuport" validate "$a" --variants onnx-int8-tuned || return 1
-  "$bin/npuport" bench "$a" --variants onnx-fp32-dynamic,onnx-int8-dynamic,onnx-int8-tuned --max-batches 6
+  "$bin/npuport" validate "$a" --variants onnx-int8-tuned
+}
+
+bench_all() {  # one bench run per model (the tuned int8 with the others), so the report compares one run's figures
+  local m variants
+  for m in "${arts[@]}"; do
+    variants=$BENCH_VARIANTS
+    [ -f "$m/onnx/int8-tuned.onnx" ] && variants+=,onnx-int8-tuned
+    "$bin/npuport" bench "$m" --variants "$variants" --max-batches 6 || return 1
+  done
 }
 
 package_all() {
@@ -56,12 +64,13 @@ verify_all() {
 
 stage zoo "$bin/npuport" zoo build all
 stage convert convert_all
-stage predict "$bin/npuport" predict artifacts/structbert-tiny-zh --text "今天天气真好，心情非常愉快！" --text "我失去了最好的朋友，太难过了。" --top-k 3
+# Answers worth reading come from the real-weights model; the stand-ins' answers are shown, labelled, per variant.
+stage predict "$bin/npuport" predict artifacts/minilm-go-emotions --text "I am so happy today!" --text "This is the worst service I have ever had." --top-k 3
 stage predict-every-variant "$bin/python" demo/predict_every_variant.py "${arts[@]}"
 stage validate parity
 stage tune tune_int8
 stage eval each "$bin/npuport" eval
-stage bench each "$bin/npuport" bench --variants "$BENCH_VARIANTS" --max-batches 6
+stage bench bench_all
 stage report "$bin/npuport" report "${arts[@]}"
 stage package package_all
 stage verify verify_all

@@ -10,6 +10,7 @@ import typer
 from npuport.cli import render
 from npuport.cli.errors import handle_errors
 from npuport.cli.options import ArtifactsDir, DeployOpt, DeployTargetOpt, ImageOpt, JsonOpt, TargetDeviceOpt, VariantsOpt
+from npuport.cli.progress import ProgressBar
 
 
 @handle_errors
@@ -30,5 +31,7 @@ def package(
     Without --variants, every variant that passed is packaged; with --target, the one that target runs best."""
     from npuport.package.bundle import build_package
 
-    result = build_package(artifacts, output, device, variants or None, triton, archive, target, deploy, image)  # type: ignore[arg-type]
+    with ProgressBar("packaging", quiet=as_json) as progress:
+        result = build_package(artifacts, output, device, variants or None, triton, archive, target, deploy, image,  # type: ignore[arg-type]
+                               progress)
     render.packaged(result, device, as_json)

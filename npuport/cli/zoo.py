@@ -31,7 +31,8 @@ def build(
         for model_name in names:
             with step(progress, model_name):
                 path, built = zoo.build(model_name, root, force)
-                rows.append({"name": model_name, "path": str(path), "built": built} | zoo.build_record(path))
+                rows.append({"name": model_name, "path": str(path), "built": built, "weights": zoo.ZOO[model_name].weights}
+                            | zoo.build_record(path))
     render.zoo_built(rows, as_json)
 
 

@@ -20,6 +20,7 @@ from npuport.core.devices import DEPLOY_TARGETS, DeployTarget, Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import directory_lock, staged_directory
 from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
+from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.records import REPORTS_DIR, utc_now
 from npuport.core.sums import SUMS_FILE, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_scripts
@@ -90,9 +91,11 @@ def build_package(
     target: DeployTarget | None = None,
     deploy: bool = False,
     image: str | None = None,
+    progress: Progress | None = None,
 ) -> PackageResult:
     """`target` (cpu, ascend, cuda): only the variant, of those that passed on `device`, that the target runs best.
-    `deploy`: also deploy/Dockerfile and deploy/inferenceservice.yaml, naming `image` (default NAME:latest)."""
+    `deploy`: also deploy/Dockerfile and deploy/inferenceservice.yaml, naming `image` (default NAME:latest).
+    `progress`: a step per file copied, then one for the checksums and one for the archive."""
     root, final = Path(artifacts), Path(output)
     if image is not None and not deploy:
         raise InputError("--image names the image of the deployment files: give it with --deploy")
@@ -114,13 +117,13 @@ def build_package(
     with directory_lock(final, f"package {final}"):
         if final.exists() and not (final / SUMS_FILE).is_file():
             raise InputError(f"{final} exists and is not a package: refusing to replace it")
-        result = _build(root, final, manifest, where, selected, triton, archive, deployment)
+        result = _build(root, final, manifest, where, selected, triton, archive, deployment, reporter(progress))
     result.decisions = decisions
     return result
 
 
 def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: list[tuple[Variant, Validation]],
-           triton: bool, archive: bool, deployment: Deployment | None) -> PackageResult:
+           triton: bool, archive: bool, deployment: Deployment | None, progress: Progress) -> PackageResult:
     kept = [variant for variant, _ in selected]
     profiles = _profiles(root, selected)
     reports = {record.report: _inside(record.report) for _, record in selected}  # source path → path in the package
@@ -134,8 +137,11 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             "package": PackageInfo(device=target, created=utc_now(),
                                    source_artifacts=str(root.resolve()), profiles=profiles),
         })
-        for record in packaged.all_files():  # each file once, whichever variants share it
-            _copy_verified(root, staging, record)
+        files = packaged.all_files()  # each file once, whichever variants share it
+        progress(total(len(files) + 1 + archive))
+        for record in files:
+            with step(progress, record.path):
+                _copy_verified(root, staging, record)
         _copy_reports(root, staging, reports)
         packaged.save(staging)
         labels = {"id2label": {str(i): name for i, name in enumerate(packaged.source.labels)},
@@ -153,9 +159,13 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             write_deployment(staging, deployment)
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc],
                                                          deployment), encoding="utf-8")
-        files, size = write_sums(staging)
+        with step(progress, SUMS_FILE):
+            files, size = write_sums(staging)
         tarball_path.unlink(missing_ok=True)  # never beside a package it does not match
-    tarball = write_archive(final, tarball_path) if archive else None
+    tarball = None
+    if archive:
+        with step(progress, tarball_path.name):
+            tarball = write_archive(final, tarball_path)
     return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected},
                          tarball.stat().st_size if tarball else 0)
 

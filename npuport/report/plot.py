@@ -78,6 +78,7 @@ def draw_tradeoff(gathered: Gathered) -> tuple[Any, Axes]:
     """The figure and its axes: every variant that has both coordinates, the reference lines inside the frame, and a
     legend naming only what is drawn (the precisions and formats of the points shown, and each line)."""
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import LogFormatter
 
     plt = _pyplot()
     axes = choose_axes(gathered)
@@ -96,6 +97,8 @@ def draw_tradeoff(gathered: Gathered) -> tuple[Any, Axes]:
     vertical = horizontal = None
     if axes.x == "throughput":
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(LogFormatter())  # 300, not 3×10²
+        ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
         ax.set_xlabel(f"throughput, texts/s (batch {axes.batch_size}, {gathered.device}) — right is faster")
         baseline = gathered.baseline.get(axes.batch_size) if axes.batch_size is not None else None
         if baseline is not None:

