@@ -1,4 +1,5 @@
-"""The post-export check: each written file, run in a fresh runtime, must match the eager reference.
+"""The post-export checks: a torch program must name no fixed device, and each written file, run in a fresh runtime,
+must match the eager reference.
 
 This is a sanity gate against broken exports, not the validation profiles of `npuport validate`.
 """
@@ -6,6 +7,8 @@ This is a sanity gate against broken exports, not the validation profiles of `np
 from __future__ import annotations
 
 import numpy as np
+
+from pathlib import Path
 
 from npuport.core.buckets import BucketPolicy
 from npuport.core.decisions import to_probabilities
@@ -21,6 +24,19 @@ from npuport.runtime.runner import Runner
 # bf16 (8-bit mantissa): RoBERTa-base moves a probability near the middle by up to ~0.09 on the golden texts.
 TOLERANCE = {"fp32": 1e-4, "fp16": 5e-2, "bf16": 0.2, "int8": 0.5}
 CHECK_TEXTS = 6
+TORCH_FORMATS = ("torchscript", "torchexport")
+
+
+def check_portable(path: Path, fmt: str) -> None:
+    """A torch program that still names a device (the CPU it was traced on) fails on npu and cuda: refuse it here."""
+    if fmt not in TORCH_FORMATS:
+        return
+    from npuport.convert.portable import fixed_devices
+
+    pinned = fixed_devices(path, fmt)
+    if pinned:
+        more = f" (and {len(pinned) - 1} more)" if len(pinned) > 1 else ""
+        raise ConversionError(f"{path.name} names a fixed device, so it would fail on any other: {pinned[0]}{more}")
 
 
 def check_rows(golden: GoldenInputs, bucket: Bucket | None) -> np.ndarray:

@@ -104,9 +104,10 @@ class StepContext:
         return EagerReference(self.model, self.job.input_names).logits_by_length(self.golden.lengths, self.golden.rows)
 
     def check(self, plan: VariantPlan, bucket: Bucket | None, path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, Any]:
-        from npuport.convert.check import check_export
+        from npuport.convert.check import check_export, check_portable
         from npuport.runtime.loader import runner_for
 
+        check_portable(path, plan.format)
         runner = runner_for(path, plan.format, specs_at(inputs, bucket), specs_at(outputs, bucket))
         result = check_export(runner, self.golden, self.reference(), bucket, plan.precision, self.job.activation, self.job.pad_token_id)
         return result.model_dump()

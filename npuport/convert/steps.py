@@ -23,7 +23,7 @@ def _torchscript(group: StepContext) -> list[dict[str, Any]]:
 
     group.reference()
     precision = group.job.step.removeprefix("torchscript-")
-    model, transforms, logits_dtype = group.model, ["torch.jit.trace"], "float32"
+    model, transforms, logits_dtype = group.model, ["torch.jit.trace", "devices-follow-inputs"], "float32"
     if precision == "fp16":
         model, logits_dtype = model.half(), "float16"
         transforms.append("half")
@@ -70,7 +70,7 @@ def _torch_export(group: StepContext) -> list[dict[str, Any]]:
     def write(bucket: Bucket | None, path: Path) -> tuple[Path, list[str]]:
         example = example_feed(group.golden, bucket, group.job.pad_token_id)
         torch_export.save(torch_export.export_program(wrapper, example, group.job.max_length), path)
-        return path, ["torch.export(batch, sequence dynamic)"] + (["half"] if half else [])
+        return path, ["torch.export(batch, sequence dynamic)", "devices-moved-at-load"] + (["half"] if half else [])
 
     return [group.build(plan, write, "float16" if half else "float32") for plan in group.job.variant_plans()]
 

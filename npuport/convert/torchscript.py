@@ -1,4 +1,4 @@
-"""TorchScript writer: trace the logits-only wrapper (fp32 or half) on real golden tokens."""
+"""TorchScript writer: trace the logits-only wrapper (fp32 or half) on real golden tokens, device-portable."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from npuport.convert.portable import follow_input_device
 from npuport.core.files import write_bytes_atomic
 from npuport.model.adapter import LogitsOnly
 
@@ -19,11 +20,14 @@ _MANGLE = re.compile(r"___torch_mangle_\d+")
 
 def trace(wrapper: LogitsOnly, example: dict[str, np.ndarray]) -> torch.jit.ScriptModule:
     """Trace at the example's shape. Where the model's size arithmetic traces symbolically, the program
-    accepts other shapes too; convert's post-export check proves it on a different shape."""
+    accepts other shapes too; convert's post-export check proves it on a different shape. The devices the model named
+    while tracing (the CPU) are rewritten to follow the inputs' device (convert.portable), so the file runs anywhere."""
     args = tuple(torch.from_numpy(example[name]) for name in wrapper.input_names)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        return torch.jit.trace(wrapper.eval(), args, check_trace=False, strict=False)
+        traced = torch.jit.trace(wrapper.eval(), args, check_trace=False, strict=False)
+    follow_input_device(traced)
+    return traced
 
 
 def program_fingerprint(traced: torch.jit.ScriptModule) -> str:

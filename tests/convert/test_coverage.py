@@ -14,7 +14,6 @@ from pathlib import Path
 import onnx
 import pytest
 
-from npuport import zoo
 from npuport.convert.fp16 import convert_onnx_fp16
 from npuport.convert.pipeline import ConvertResult, convert_model
 from npuport.convert.plan import ConvertOptions
@@ -27,21 +26,6 @@ COVERED = ["bert", "structbert", "roberta", "xlm-roberta", "camembert", "distilb
            "deberta-v2", "mpnet", "modernbert"]
 GENERIC = "megatron-bert"  # BERT with pre-LayerNorm: transformers classifies it, npuport has no spec for it
 FP32 = ConvertOptions(formats=("onnx",), precisions=("fp32",), shapes=("dynamic",), buckets=tuple(parse_buckets("1x16")))
-
-
-@pytest.fixture(scope="session")
-def untrained(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """untrained('albert') → a tiny random model directory of that type (structbert: zh, ModelScope layout)."""
-    root = tmp_path_factory.mktemp("untrained")
-    built: dict[str, Path] = {}
-
-    def get(model_type: str) -> Path:
-        if model_type not in built:
-            spec = zoo.tiny_spec(model_type, "zh" if model_type == "structbert" else "en", recipe="none")
-            built[model_type] = zoo.build_model_dir(spec, root / model_type)
-        return built[model_type]
-
-    return get
 
 
 @pytest.fixture(scope="session")
