@@ -6,9 +6,9 @@ This is a sanity gate against broken exports, not the validation profiles of `np
 
 from __future__ import annotations
 
-import numpy as np
-
 from pathlib import Path
+
+import numpy as np
 
 from npuport.core.buckets import BucketPolicy
 from npuport.core.decisions import to_probabilities
