@@ -1,6 +1,7 @@
 """`.tar.gz` packages (read by the runtime and by verify, written by package): written atomically with stable ordering;
 unpacked only when every member is a plain file or directory inside the destination (no absolute paths, no `..`, no
-symbolic links, no devices, no name twice), or a hard link to a file stored earlier in the same archive: the Triton
+symbolic links, no devices, no name twice, no file its SHA256SUMS and manifest do not list or larger than they record:
+checked before anything is written), or a hard link to a file stored earlier in the same archive: the Triton
 repository's model folders name the package's own files that way, so the tarball stores them once (tarfile writes a
 second name of a file as a link by itself)."""
 
@@ -10,8 +11,12 @@ import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from npuport.core.contents import packed_sizes
 from npuport.core.errors import IntegrityError, ManifestError
-from npuport.core.files import atomic_path
+from npuport.core.files import atomic_path, remove_orphaned_temporaries
+from npuport.core.paths import shown
+
+_UNPACKED = "npuport-package-"
 
 
 def write_archive(directory: Path, archive: Path) -> Path:
@@ -67,27 +72,38 @@ def safe_extract(archive: Path, destination: Path) -> Path:
             tops = {PurePosixPath(m.name).parts[0] for m in members if m.name not in ("", ".")}
             if len(tops) != 1:
                 raise IntegrityError(f"{archive}: expected one top-level package folder, found {len(tops)}")
+            top = tops.pop()
+            files = {m.name[len(top) + 1:]: m for m in members if m.isfile() or m.islnk()}
+            sizes = packed_sizes(tar, files, archive)
+            for rel, member in files.items():
+                if rel not in sizes:
+                    raise IntegrityError(f"{archive}: refusing to unpack {shown(member.name)}: the package does not list it")
+                if member.size > sizes[rel]:
+                    raise IntegrityError(f"{archive}: refusing to unpack {shown(member.name)}: {member.size} bytes, "
+                                         f"the package records {sizes[rel]}")
             tar.extractall(destination, members=members, filter="data")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise IntegrityError(f"{archive} does not exist") from None
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise IntegrityError(f"{archive} is not a readable .tar.gz package: {reason}") from None
-    return destination / tops.pop()
+    return destination / top
 
 
 def unpacked(path: Path) -> Path:
-    """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits;
-    directories — artifacts or unpacked packages — are used in place."""
+    """A package `.tar.gz` is unpacked (safely) into a temporary directory removed when the process exits, and by the
+    next run if this one is killed first (the folder names its pid); directories — artifacts or unpacked packages — are used in place."""
     path = Path(path)
     if not path.exists():
         raise ManifestError(f"{path} does not exist")
     if not path.is_file():
         return path
     import atexit
+    import os
     import shutil
     import tempfile
 
-    scratch = Path(tempfile.mkdtemp(prefix="npuport-package-"))
+    remove_orphaned_temporaries(_UNPACKED)  # copies of runs killed before their atexit ran
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_UNPACKED}{os.getpid()}-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     return safe_extract(path, scratch)

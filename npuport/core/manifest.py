@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from npuport import __version__
 from npuport.core.errors import IntegrityError, ManifestError
 from npuport.core.files import sha256_file, write_text_atomic
-from npuport.core.paths import relative_path_problem, shown
+from npuport.core.paths import opened_path, relative_path_problem, shown
 from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
-SCHEMA_VERSION = "1.5"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
-# 1.4: Quantization.chosen_for/exact_on, Variant.engine; 1.5: Platform.precision_mode, Platform.placement
+SCHEMA_VERSION = "1.6"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
+# 1.4: Quantization.chosen_for/exact_on, Variant.engine; 1.5: Platform.precision_mode, Platform.placement;
+# 1.6: PackageInfo.files
 MANIFEST_NAME = "manifest.json"
 
 Format = Literal["torchscript", "onnx", "torchexport"]
@@ -79,11 +80,9 @@ class FileRecord(_Model):
     def verify(self, root: Path, listed: Mapping[str, str] | None = None) -> Path:
         """Return the absolute path after checking that the file exists and matches its sha256 — and, in a package
         (`listed`: its SHA256SUMS), that it is listed there with that digest too. Hashed once."""
-        full = root / self.path
         if listed is not None and self.path not in listed:
             raise IntegrityError(f"{self.path} is not listed in {SUMS_FILE}: the package was modified")
-        if not full.is_file():
-            raise IntegrityError(f"{self.path} is missing from {root}")
+        full = opened_path(root, self.path)
         actual = sha256_file(full)
         if listed is not None and actual != listed[self.path]:
             raise IntegrityError(f"{self.path} does not match {SUMS_FILE}: the package was modified or truncated")
@@ -354,6 +353,7 @@ class PackageInfo(_Model):
     created: str
     source_artifacts: str
     profiles: dict[str, dict[str, float | int | str | None]]
+    files: list[FileRecord] = []  # every file it ships that the rest of the manifest does not record (core.contents)
 
 
 class Manifest(_Model):
@@ -386,7 +386,27 @@ class Manifest(_Model):
                 raise ValueError(f"{where}: every input must be int64 of shape [batch, sequence]")
             if not variant.outputs or variant.outputs[0].shape != ["batch", self.source.num_labels]:
                 raise ValueError(f"{where}: the first output must have shape [batch, {self.source.num_labels}]")
+        self._each_file_once()
         return self
+
+    def _each_file_once(self) -> None:
+        """One path, one digest; and variants that read one file store one format and precision (TorchScript's
+        dynamic and static share a program; an OpenVINO variant reads the fp32 graph at its own precision hint): a
+        variant pointed at another precision's file, re-hashed, is refused here, where only a replay could tell."""
+        digests: dict[str, FileRecord] = {}
+        readers: dict[str, Variant] = {}
+        extras = [*self.tokenizer.files, self.golden.inputs, self.golden.reference, *([self.peer_config] if self.peer_config else [])]
+        for variant in self.variants:
+            for record in variant.records:
+                first = readers.setdefault(record.path, variant) if variant.engine is None else variant
+                if (first.format, first.precision) != (variant.format, variant.precision):
+                    raise ValueError(f"{record.path} is read by both {first.id} and {variant.id}: one of them is not "
+                                     "the variant it says it is")
+            extras += variant.records
+        for record in extras:
+            first = digests.setdefault(record.path, record)
+            if (first.sha256, first.bytes) != (record.sha256, record.bytes):
+                raise ValueError(f"{record.path} is recorded twice with different digests or sizes")
 
     def variant(self, variant_id: str) -> Variant:
         for variant in self.variants:
@@ -467,8 +487,14 @@ class Manifest(_Model):
                                 f"`npuport import {root} --source MODEL_DIR -o ARTIFACTS` to adopt it")
         if not path.is_file():
             raise ManifestError(f"no {MANIFEST_NAME} in {root}: run `npuport convert` first")
+        opened_path(root, MANIFEST_NAME)
+        return cls.parse(path.read_bytes(), path)
+
+    @classmethod
+    def parse(cls, data: bytes, path: Path) -> Manifest:
+        """The manifest in `data` (read from `path`, which messages name), checked like `load` checks one."""
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise ManifestError(f"{path} is not valid JSON: not UTF-8 (invalid byte at offset {exc.start})") from None
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is a 5,000-digit number

@@ -14,28 +14,37 @@ from pathlib import Path
 
 from npuport.core.errors import IntegrityError
 from npuport.core.files import sha256_file
-from npuport.core.paths import relative_path_problem, shown
+from npuport.core.paths import opened_path, relative_path_problem
 
 SUMS_FILE = "SHA256SUMS"
 _DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def write_sums(root: Path) -> tuple[int, int]:
-    """SHA256SUMS in `sha256sum -c` format over every file under `root`; returns (files, bytes stored) counting
-    SHA256SUMS itself among the files. Names of one file (hard links: the Triton repository's) are hashed, and
-    their bytes counted, once."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p != root / SUMS_FILE)
-    digests: dict[tuple[int, int], str] = {}
-    sizes: dict[tuple[int, int], int] = {}
-    lines = []
-    for path in files:
-        stat = path.stat()
-        inode = (stat.st_dev, stat.st_ino)
-        if inode not in digests:
-            digests[inode], sizes[inode] = sha256_file(path), stat.st_size
-        lines.append(f"{digests[inode]}  {path.relative_to(root).as_posix()}")
-    (root / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(files) + 1, sum(sizes.values())
+def hash_tree(root: Path, known: Mapping[str, str] | None = None) -> dict[str, tuple[str, int]]:
+    """{relative path: (sha256, bytes)} of every file under `root` but its SHA256SUMS (`known`: digests already
+    taken, by path). Names of one file (hard links: the Triton repository's) are hashed once."""
+    known = known or {}
+    by_inode: dict[tuple[int, int], str] = {}
+    found: dict[str, tuple[str, int]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p != root / SUMS_FILE):
+        rel, info = path.relative_to(root).as_posix(), path.stat()
+        inode = (info.st_dev, info.st_ino)
+        if inode not in by_inode:
+            by_inode[inode] = known.get(rel) or sha256_file(path)
+        found[rel] = by_inode[inode], info.st_size
+    return found
+
+
+def write_sums(root: Path, known: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """SHA256SUMS in `sha256sum -c` format over every file under `root` (`hash_tree`); returns (files, bytes stored)
+    counting SHA256SUMS itself among the files and a file of several names once."""
+    found = hash_tree(root, known)
+    (root / SUMS_FILE).write_text("".join(f"{digest}  {rel}\n" for rel, (digest, _) in found.items()), encoding="utf-8")
+    stored: dict[tuple[int, int], int] = {}
+    for rel, (_, size) in found.items():
+        info = (root / rel).stat()
+        stored[(info.st_dev, info.st_ino)] = size
+    return len(found) + 1, sum(stored.values())
 
 
 def read_sums(root: Path) -> dict[str, str]:
@@ -43,8 +52,13 @@ def read_sums(root: Path) -> dict[str, str]:
     sums = root / SUMS_FILE
     if not sums.is_file():
         raise IntegrityError(f"{root} has no {SUMS_FILE}: not an npuport package")
+    return parse_sums(opened_path(root, SUMS_FILE).read_bytes(), sums)
+
+
+def parse_sums(data: bytes, sums: Path) -> dict[str, str]:
+    """SHA256SUMS's text `data` (read from `sums`, which messages name) as {relative path: sha256}; each path once."""
     try:
-        text = sums.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise IntegrityError(f"{sums} is not UTF-8 text: the package was modified or truncated") from None
     listed: dict[str, str] = {}
@@ -65,23 +79,18 @@ def find_sums(root: Path) -> dict[str, str] | None:
 
 def check_listed(root: Path, listed: Mapping[str, str], rel: str) -> Path:
     """The file `rel`, after checking it is listed, present and matches its line."""
-    path = root / rel
     if rel not in listed:
         raise IntegrityError(f"{rel} is not listed in {SUMS_FILE}: the package was modified")
-    if not path.is_file():
-        raise IntegrityError(f"{rel} is listed in {SUMS_FILE} but missing from {root}")
+    path = opened_path(root, rel)
     if sha256_file(path) != listed[rel]:
         raise IntegrityError(f"{rel} does not match {SUMS_FILE}: the package was modified or truncated")
     return path
 
 
 def check_sums(root: Path, listed: Mapping[str, str], skip: Collection[str] = ()) -> int:
-    """No file is in `root` that SHA256SUMS does not list, and every listed file but `skip` (those the caller hashes
-    itself, e.g. the manifest's records through `Manifest.verify_files(root, listed=…)`) is there and matches."""
-    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()}
-    extra = sorted(present - set(listed) - {SUMS_FILE})
-    if extra:
-        raise IntegrityError(f"{root} holds files {SUMS_FILE} does not list: {', '.join(shown(e) for e in extra[:5])}")
+    """Every listed file but `skip` (those the caller hashes itself, e.g. the manifest's records through
+    `Manifest.verify_files(root, listed=…)`) is there and matches; returns how many are listed. That nothing else is
+    there is `core.contents.check_package`'s rule."""
     for rel in sorted(set(listed) - set(skip)):
         check_listed(root, listed, rel)
     return len(listed)

@@ -22,12 +22,12 @@ from npuport.core.files import directory_lock, staged_directory
 from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
 from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.records import REPORTS_DIR, utc_now
-from npuport.core.sums import SUMS_FILE, write_sums
+from npuport.core.sums import SUMS_FILE, hash_tree, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_scripts
 from npuport.package.deploy import Deployment, plan_deployment, write_deployment
 from npuport.package.readme import render_readme
 from npuport.package.targets import Decision, decide
-from npuport.package.triton import write_repository
+from npuport.package.triton import seal_repository, write_repository
 
 LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
 
@@ -143,7 +143,6 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             with step(progress, record.path):
                 _copy_verified(root, staging, record)
         _copy_reports(root, staging, reports)
-        packaged.save(staging)
         labels = {"id2label": {str(i): name for i, name in enumerate(packaged.source.labels)},
                   "problem_type": packaged.source.problem_type, "activation": packaged.source.activation,
                   "threshold": packaged.source.threshold}
@@ -159,8 +158,12 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             write_deployment(staging, deployment)
         (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc],
                                                          deployment), encoding="utf-8")
+        packaged, known = _record_own_files(staging, packaged)
+        packaged.save(staging)
+        if triton:
+            seal_repository(staging, model, known)
         with step(progress, SUMS_FILE):
-            files, size = write_sums(staging)
+            files, size = write_sums(staging, known)
         tarball_path.unlink(missing_ok=True)  # never beside a package it does not match
     tarball = None
     if archive:
@@ -168,6 +171,18 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
             tarball = write_archive(final, tarball_path)
     return PackageResult(final, tarball, [v.id for v in kept], files, size, {r.variant: r.where for _, r in selected},
                          tarball.stat().st_size if tarball else 0)
+
+
+def _record_own_files(staging: Path, packaged: Manifest) -> tuple[Manifest, dict[str, str]]:
+    """The manifest with every file written so far that it does not record yet (README, labels, reports, ATC,
+    Triton and deployment files) in `package.files`, so SHA256SUMS lists nothing the manifest does not vouch for
+    (core.contents); and every file's digest, by path, for SHA256SUMS."""
+    hashed = hash_tree(staging)
+    recorded = {record.path for record in packaged.all_files()}
+    own = [FileRecord(path=rel, sha256=digest, bytes=size) for rel, (digest, size) in hashed.items() if rel not in recorded]
+    assert packaged.package is not None
+    package = packaged.package.model_copy(update={"files": own})
+    return packaged.model_copy(update={"package": package}), {rel: digest for rel, (digest, _) in hashed.items()}
 
 
 def _copy_verified(root: Path, staging: Path, record: FileRecord) -> None:

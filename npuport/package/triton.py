@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +120,8 @@ def write_repository(package: Path, manifest: Manifest, model: str, device: str)
     text = _model_folder(package / TRITON_DIR / name, text_config(name, manifest, device, batch), text_format)
     (text / LABELS_TXT).write_text("\n".join(manifest.source.labels) + "\n", encoding="utf-8")
     shutil.copyfile(PYTHON_MODEL, text / VERSION / "model.py")
-    own = text / VERSION / name
-    for rel in [MANIFEST_NAME, *(record.path for record in manifest.all_files())]:
-        _place(package / rel, own / rel)
-    write_sums(own)
+    for rel in (record.path for record in manifest.all_files()):
+        _place(package / rel, text / VERSION / name / rel)
     written = [text]
     # .pt2 and OpenVINO variants: only the text model serves them (an onnxruntime_onnx model of an OpenVINO variant's
     # file would compute what ONNX Runtime computes, not what its verdict is about)
@@ -136,6 +135,15 @@ def write_repository(package: Path, manifest: Manifest, model: str, device: str)
             _place_model(package, variant, record, folder / VERSION)
             written.append(folder)
     return written
+
+
+def seal_repository(package: Path, model: str, known: Mapping[str, str]) -> None:
+    """Complete the text model's copy of the package once the package's manifest is final: that manifest and a
+    SHA256SUMS of the copy (`known`: the package's digests, by path, of the files already placed)."""
+    own = package / TRITON_DIR / model_name(model) / VERSION / model_name(model)
+    _place(package / MANIFEST_NAME, own / MANIFEST_NAME)
+    prefix = own.relative_to(package).as_posix() + "/"
+    write_sums(own, {rel.removeprefix(prefix): digest for rel, digest in known.items() if rel.startswith(prefix)})
 
 
 def _model_folder(folder: Path, config: Any, text_format: Any) -> Path:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npuport.core.archive import unpacked
+from npuport.core.contents import check_package
 from npuport.core.devices import Device
 from npuport.core.errors import ManifestError
 from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
@@ -81,6 +82,7 @@ def verify_package(
     listed = read_sums(package)
     check_listed(package, listed, MANIFEST_NAME)  # first: nothing but SHA256SUMS vouches for the manifest
     manifest = Manifest.load(package)
+    check_package(package, manifest, listed)
     records = manifest.all_files()
     files = check_sums(package, listed, skip={record.path for record in records} | {MANIFEST_NAME})
     manifest.verify_files(package, listed=listed)  # each record hashed once, against the manifest and SHA256SUMS

@@ -1,6 +1,7 @@
 """`load`: an artifacts directory or a package (directory or .tar.gz) → a ready Classifier, with every file checked before anything runs.
 
-What is checked is what load reads: the manifest (in a package, against SHA256SUMS: nothing else vouches for it), then
+What is checked is what load reads: the manifest (in a package, against SHA256SUMS: nothing else vouches for it; and
+the package's contents, without hashing them: `core.contents`), then
 the chosen variant's files, the tokenizer's and the golden data against the manifest's sha256 — in a package against
 SHA256SUMS too, each file hashed once — and that the tokenizer's folder holds no file the manifest does not list.
 Files load never reads (other variants, README, labels.json, reports, triton/, atc/) are `npuport verify`'s to check.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from npuport.core.archive import unpacked
+from npuport.core.contents import check_package
 from npuport.core.devices import Device, DeviceType
 from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
 from npuport.core.extras import needs_extra
@@ -68,6 +70,8 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
     manifest = Manifest.load(root)
     if manifest.package is not None and listed is None:
         raise IntegrityError(f"{root} is a package (its manifest says so) without its {SUMS_FILE}: refusing to trust it")
+    if listed is not None:
+        check_package(root, manifest, listed)
     chosen, because = choose_variant(manifest, variant, target)
     manifest.verify_files(root, [chosen], listed)
     encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))

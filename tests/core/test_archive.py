@@ -1,7 +1,7 @@
 """Unpacking a package: malicious archives (paths outside, absolute paths, symbolic links, hard links to anything but
 a file stored before them, a name stored twice) are refused before anything is written, by the library and by
-`npuport verify`; a hard link to an earlier file (how a package's Triton repository stores its names) unpacks as a
-second name of it; a corrupt archive is one clear error."""
+`npuport verify`; a corrupt archive is one clear error. (A real package's hard links, and members it does not list:
+tests/package/test_contents.py.)"""
 
 from __future__ import annotations
 
@@ -56,14 +56,6 @@ def test_malicious_archives_are_refused_before_anything_is_written(tmp_path, mem
     assert list(destination.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
     cli = npuport("verify", str(archive))
     assert cli.returncode == 4 and message in cli.stderr
-
-
-def test_a_hard_link_to_an_earlier_file_unpacks_as_its_second_name(tmp_path):  # type: ignore[no-untyped-def]
-    archive = _tar(tmp_path / "ok.tar.gz", [_file("pkg/onnx/model.onnx"), _link("pkg/triton/m/1/model.onnx",
-                                                                                "pkg/onnx/model.onnx", tarfile.LNKTYPE)])
-    package = safe_extract(archive, tmp_path / "out")
-    assert (package / "triton/m/1/model.onnx").samefile(package / "onnx/model.onnx")
-    assert (package / "triton/m/1/model.onnx").read_bytes() == b"x"
 
 
 def test_a_corrupt_archive_is_one_clear_error(tmp_path):

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
@@ -243,10 +244,13 @@ def test_a_verdict_counts_only_for_the_exact_device():
 
 def test_a_verdict_counts_only_for_the_same_bytes_and_variant():
     other_bytes = validation(ONNX, "cpu", True, "2026-01-01T00:00:00+00:00", digest=sha(b"other bytes"))
-    twin = variant("onnx-fp16-dynamic", list(ONNX.files))  # same digest, another variant id
+    twin = ONNX.model_copy(update={"id": "onnx-fp32-copy"})  # same digest, format and precision, another variant id
     other_variant = validation(twin, "cpu", True, "2026-01-01T00:00:00+00:00")
     assert twin.digest == ONNX.digest
     assert small_manifest([ONNX, twin], [other_bytes, other_variant]).verdict(ONNX, "cpu") is None
+    # a variant of another precision pointed at that file (re-hashed) is refused before any verdict is looked up
+    with pytest.raises(ValidationError, match="is read by both onnx-fp32-dynamic and onnx-fp16-dynamic"):
+        small_manifest([ONNX, variant("onnx-fp16-dynamic", list(ONNX.files))])
 
 
 def test_the_latest_record_wins():
