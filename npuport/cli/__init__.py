@@ -20,6 +20,20 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
 zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for the demo and tests.")
 
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from npuport import __version__
+
+        typer.echo(f"npuport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                      help="Print npuport's version and exit.")) -> None:
+    """Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity."""
+
 for command in (model.inspect, model.convert, model.manifest, predict.predict, parity.validate, parity.doctor, parity.tune,
                 ship.package, parity.verify):
     app.command()(command)

@@ -18,6 +18,13 @@ def test_help_does_not_import_heavy_libraries():
     assert npuport("--help").returncode == 0
 
 
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    cli = npuport("--version")
+    assert cli.returncode == 0 and cli.stdout.strip() == f"npuport {version('npuport')}"
+
+
 def test_inspect_json(tiny_model):
     result = npuport("inspect", str(tiny_model("structbert")), "--json")
     assert result.returncode == 0, result.stderr
