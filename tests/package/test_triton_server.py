@@ -210,7 +210,7 @@ def test_triton_batches_the_text_model_up_to_its_largest_bucket(server, moved): 
         assert config["max_batch_size"] == 16 and batching["preferred_batch_size"] == [16]
         assert int(batching["max_queue_delay_microseconds"]) > 0
         before = client.get_inference_statistics(name)["model_stats"][0]
-        clients, start = 8, threading.Barrier(8)
+        clients, start, failures = 8, threading.Barrier(8), []
 
         def send() -> None:  # two requests of 4 texts from each client, all clients at once
             own = triton.InferenceServerClient(server, network_timeout=WAIT)
@@ -218,6 +218,8 @@ def test_triton_batches_the_text_model_up_to_its_largest_bucket(server, moved): 
                 start.wait()
                 for _ in range(2):
                     _infer(own, name, ["今天天气真好，心情非常愉快！"] * 4)
+            except Exception as error:  # a thread's exception would otherwise vanish with it
+                failures.append(error)
             finally:
                 own.close()
 
@@ -226,9 +228,16 @@ def test_triton_batches_the_text_model_up_to_its_largest_bucket(server, moved): 
             thread.start()
         for thread in threads:
             thread.join()
-        after = client.get_inference_statistics(name)["model_stats"][0]
+        assert not failures, failures
+        sent = clients * 2 * 4
+        deadline = time.monotonic() + 10  # Triton records a request's statistics when it releases it, after responding
+        while True:
+            after = client.get_inference_statistics(name)["model_stats"][0]
+            texts = int(after["inference_count"]) - int(before["inference_count"])  # a batched model's rows
+            if texts >= sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     finally:
         client.close()
-    texts = int(after["inference_count"]) - int(before["inference_count"])  # Triton counts a batched model's rows
     executions = int(after["execution_count"]) - int(before["execution_count"])
-    assert texts == clients * 2 * 4 and executions < clients * 2  # fewer runs of model.py than requests
+    assert texts == sent and executions < clients * 2  # fewer runs of model.py than requests
