@@ -67,7 +67,7 @@ def validate_missing(root: Path, variants: tuple[str, ...], threads: int | None,
 
 def fastest(records: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
     eligible = [r for r in records if r["batch_size"] == target.batch_size
-                and (r["precision"] == "fp32" if target.fp32_only else bool(r["parity"] and r["parity"]["passed"]))]
+                and (r["precision"] == "fp32" if target.fp32_only else (r["parity"] or {}).get("verdict") == "passed")]
     key = (lambda r: r["throughput"]) if target.speedup_of == "throughput" else (lambda r: -r["latency"]["p50_ms"])
     return max(eligible, key=key, default=None)
 

@@ -107,14 +107,6 @@ def batches_of(texts: Sequence[str], size: int, limit: int | None) -> list[list[
     return cut[:limit] if limit else cut
 
 
-def parity(manifest: Manifest, variant: Variant, device: str) -> dict[str, Any] | None:
-    """The manifest's validation verdict for this variant's current files on `device` (None: not validated)."""
-    record = manifest.verdict(variant, device)
-    if record is None:
-        return None
-    return {"passed": record.passed, "profile": record.profile, "report": record.report, "created": record.created}
-
-
 def _timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
@@ -305,7 +297,7 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
                        "note": "load_s includes its own hash check, tokenizer and session/module creation"},
         "memory": {"method": probe.method, "mib": memory,
                    "covers": "load, first call and the heaviest planned batch; the baseline's memory is not in it"},
-        "parity": parity(manifest, variant, str(device)),
+        "parity": manifest.parity(variant, str(device)),
     }
     return [common | {"batch_size": size, "texts": count, "calls": len(mine), **_result(count, mine, base),
                       "engine_only": engine_only, "slower_than_baseline": engine_only["speedup"]["throughput"] < 1,

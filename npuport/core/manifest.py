@@ -29,6 +29,7 @@ Format = Literal["torchscript", "onnx", "torchexport"]
 Engine = Literal["onnxruntime", "openvino"]  # who runs an ONNX variant's file
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 ShapeMode = Literal["dynamic", "static"]
+Verdict = Literal["passed", "failed", "not validated"]  # the one spelling of a manifest verdict, wherever it is shown
 # The largest static shape npuport builds or reads: a bucket beyond it is a typo, not a plan (16x128 is typical).
 MAX_BATCH = 4096
 MAX_SEQ = 65536
@@ -345,6 +346,10 @@ class Validation(_Model):
     def where(self) -> str:
         return self.platform.describe() if self.platform else "an unrecorded machine"
 
+    @property
+    def word(self) -> Verdict:
+        return "passed" if self.passed else "failed"
+
 
 class PackageInfo(_Model):
     """Set in a package's manifest: what it was built for and the profile limits its variants passed."""
@@ -425,6 +430,31 @@ class Manifest(_Model):
         """The latest validation of `variant`'s current files on `device`; None: not validated there."""
         records = self.validations_of(variant, device)
         return records[-1] if records else None
+
+    def passing(self, variant: Variant, device: str) -> Validation | None:
+        """The verdict when it is a pass: only such a variant may be packaged, ranked or shipped for `device`."""
+        record = self.verdict(variant, device)
+        return record if record is not None and record.passed else None
+
+    def why_not(self, variant: Variant, device: str) -> str | None:
+        """Why `variant` has no passing verdict on `device`, in words; None when it has one."""
+        records = [v for v in self.validations if v.variant == variant.id]
+        here = [v for v in records if v.device == device]
+        if not records:
+            return "never validated"
+        if not here:
+            return f"validated only on {', '.join(sorted({v.device for v in records}))}, not on {device}"
+        if here[-1].sha256 != variant.digest:
+            return f"its files changed since the validation on {device}"
+        return None if here[-1].passed else f"failed its {here[-1].profile} profile on {device}"
+
+    def parity(self, variant: Variant, device: str) -> dict[str, str | None]:
+        """The verdict as bench records and GET /metadata report it: one shape, the latest record's facts or None."""
+        record = self.verdict(variant, device)
+        return {"verdict": record.word if record else "not validated", "variant": variant.id, "sha256": variant.digest,
+                "device": device, "profile": record.profile if record else None,
+                "report": record.report if record else None, "created": record.created if record else None,
+                "where": record.where if record else None}
 
     def owned_bytes(self, variant: Variant) -> int:
         """Bytes of the files `variant` is the first to list (0 when it only shares another variant's files)."""

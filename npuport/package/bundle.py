@@ -44,22 +44,16 @@ class PackageResult:
     decisions: list[Decision] = field(default_factory=list)  # with a target: each variant, chosen or why left out
 
 
-def passing_validation(manifest: Manifest, variant: Variant, device: str) -> Validation | None:
-    """The newest passing validation of exactly these files on exactly this device, if any."""
-    record = manifest.verdict(variant, device)
-    return record if record is not None and record.passed else None
-
-
 def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[str, ...] | None) -> list[tuple[Variant, Validation]]:
     """The named variants (each must have passed on `device`), or every variant that did."""
     chosen = [manifest.variant(v) for v in wanted] if wanted else list(manifest.variants)
     selected, refused = [], []
     for variant in chosen:
-        record = passing_validation(manifest, variant, device)
+        record = manifest.passing(variant, device)
         if record is not None:
             selected.append((variant, record))
         else:
-            refused.append(f"{variant.id} ({_why_not(manifest, variant, device)})")
+            refused.append(f"{variant.id} ({manifest.why_not(variant, device)})")
     if wanted and refused:
         raise ParityError(f"refusing to package for {device}: {'; '.join(refused)}. "
                           f"Run `npuport validate ARTIFACTS --device {device}` first")
@@ -67,18 +61,6 @@ def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[s
         raise ParityError(f"no variant has a passing validation on {device}: {'; '.join(refused)}. "
                           f"Run `npuport validate ARTIFACTS --device {device}` first")
     return selected
-
-
-def _why_not(manifest: Manifest, variant: Variant, device: str) -> str:
-    records = [v for v in manifest.validations if v.variant == variant.id]
-    here = [v for v in records if v.device == device]
-    if not records:
-        return "never validated"
-    if not here:
-        return f"validated only on {', '.join(sorted({v.device for v in records}))}, not on {device}"
-    if here[-1].sha256 != variant.digest:
-        return f"its files changed since the validation on {device}"
-    return f"failed its {here[-1].profile} profile on {device}"
 
 
 def build_package(

@@ -25,7 +25,8 @@ def render_readme(manifest: Manifest, model: str, with_triton: bool, atc: list[P
         "|---|---|---|---|---|---|",
     ]
     for variant in manifest.variants:
-        record = next(v for v in manifest.validations if v.variant == variant.id)
+        record = manifest.passing(variant, info.device)
+        assert record is not None, f"{variant.id} is packaged without a passing verdict on {info.device}"
         shapes = ", ".join(str(b) for b in variant.buckets) if variant.shape == "static" else "dynamic"
         lines.append(f"| {variant.id} | {variant.format} | {variant.precision} | {shapes} | "
                      f"{record.profile} profile, {record.device}, {record.where}, {record.created} | {record.report} |")

@@ -95,4 +95,6 @@ def verify_package(
     for variant in manifest.variants:
         with step(notify, variant.id):
             results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, threads))
-    return VerifyResult(source, str(target), files, results, platform_differences(manifest.validations, results))
+    built_for = manifest.package.device if manifest.package else str(target)
+    packaged = [record for v in manifest.variants if (record := manifest.verdict(v, built_for)) is not None]
+    return VerifyResult(source, str(target), files, results, platform_differences(packaged, results))

@@ -112,7 +112,7 @@ def _parity(manifest: Manifest, device: str, rows: dict[str, Row], notes: list[s
         record = manifest.verdict(row.variant, device)
         if record is not None:
             row.parity_passed = record.passed
-            row.parity = f"{'passed' if record.passed else 'FAILED'} ({record.profile}, {record.device})"
+            row.parity = f"{record.word} ({record.profile}, {record.device})"
     digests = {row.variant.id: row.variant.digest for row in rows.values()}
     stale = sum(v.device == device and digests.get(v.variant) != v.sha256 for v in manifest.validations)
     if stale:

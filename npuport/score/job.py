@@ -143,7 +143,7 @@ def _fingerprint(plan: InputPlan, manifest: Manifest, variant: Variant, options:
     """What a shard's contents depend on: a resume against anything else is refused."""
     return {
         "input": {"sha256": plan.sha256, "bytes": plan.bytes, "rows": plan.rows},
-        "model": {"variant": variant.id, "files": [f.sha256 for f in variant.files],
+        "model": {"variant": variant.id, "files": [f.sha256 for f in variant.records],  # the shared weights file too
                   "tokenizer": [f.sha256 for f in manifest.tokenizer.files], "labels": manifest.source.labels,
                   "threshold": manifest.source.threshold},
         "device": str(Device.parse(options.device)),

@@ -13,15 +13,6 @@ if TYPE_CHECKING:
     from npuport.serve.config import Batching, ServeConfig
 
 
-def parity(classifier: Classifier) -> dict[str, Any]:
-    """The validations recorded for exactly these files on this device; the latest is the verdict."""
-    device = str(classifier.device)
-    records = classifier.manifest.validations_of(classifier.variant, device)
-    verdict = "not validated" if not records else "passed" if records[-1].passed else "failed"
-    return {"verdict": verdict, "variant": classifier.variant_id, "sha256": classifier.variant.digest, "device": device,
-            "records": [r.model_dump() for r in records]}
-
-
 def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) -> dict[str, Any]:
     source = classifier.manifest.source
     variant = classifier.variant
@@ -38,7 +29,7 @@ def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) ->
         },
         "device": str(classifier.device),
         "engine": classifier.engine,
-        "parity": parity(classifier),
+        "parity": classifier.manifest.parity(variant, str(classifier.device)),
         "batching": asdict(batching) | {"max_queue_texts": config.max_queue},
         "limits": {"max_texts_per_request": config.limits.max_texts, "max_chars_per_text": config.limits.max_chars,
                    "max_body_bytes": config.limits.max_body_bytes},

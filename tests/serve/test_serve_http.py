@@ -18,7 +18,6 @@ from npuport.core.corpus import load_corpus
 from npuport.core.errors import InputError
 from npuport.core.manifest import Validation
 from npuport.serve.config import STATIC_WAIT_MS, Batching, Limits, ServeConfig, fit_batching
-from npuport.serve.metadata import parity
 
 TEXTS = [e.text for e in load_corpus("zh") if e.kind != "normal"] + [e.text for e in load_corpus("zh")][:40]
 
@@ -297,7 +296,7 @@ def test_health_is_503_until_warm_up_finishes_then_metadata_and_metrics(classifi
         samples = metrics(server.url)
     assert about["model"]["labels"] == classifier.labels and about["variant"]["id"] == "onnx-fp32-dynamic"
     assert about["variant"]["sha256"] == classifier.variant.files[0].sha256 and about["device"] == "cpu"
-    assert about["parity"]["verdict"] == "not validated" and about["parity"]["records"] == []
+    assert about["parity"]["verdict"] == "not validated" and about["parity"]["profile"] is None
     assert about["batching"]["max_batch_size"] == 16 and about["limits"]["max_texts_per_request"] == 64
     assert about["ready"] is True
     assert samples["npuport_ready"] == 1
@@ -316,13 +315,12 @@ def test_parity_verdict_counts_only_records_for_these_bytes_on_this_device(class
                           device=device, profile="fp32", passed=passed, created="2026-01-01T00:00:00+00:00")
 
     def verdict(*records: Validation) -> dict[str, Any]:
-        wrapped = GatedClassifier(classifier)
-        wrapped.manifest = classifier.manifest.model_copy(update={"validations": list(records)})  # type: ignore[attr-defined]
-        return parity(wrapped)  # type: ignore[arg-type]
+        manifest = classifier.manifest.model_copy(update={"validations": list(records)})
+        return manifest.parity(classifier.variant, "cpu")
 
     assert verdict(record("0" * 64, "cpu", True), record(sha, "npu:0", True))["verdict"] == "not validated"
     passed = verdict(record(sha, "cpu", True), record("0" * 64, "cpu", False))
-    assert passed["verdict"] == "passed" and [r["sha256"] for r in passed["records"]] == [sha]
+    assert passed["verdict"] == "passed" and passed["sha256"] == sha and passed["profile"] == "fp32"
     assert verdict(record(sha, "cpu", True), record(sha, "cpu", False))["verdict"] == "failed"
 
 

@@ -89,10 +89,9 @@ def benchmarked(run: BenchRun, as_json: bool) -> None:
     line(f"written to {run.path}")
 
 
-def _bench_parity(verdict: dict[str, Any] | None) -> str:
-    if verdict is None:
-        return "not validated"
-    return f"{'passed' if verdict['passed'] else 'FAILED'} ({verdict['profile']})"
+def _bench_parity(parity: dict[str, Any]) -> str:
+    """`Manifest.parity`'s verdict word, with the profile it was reached under."""
+    return parity["verdict"] + (f" ({parity['profile']})" if parity["profile"] else "")
 
 
 def _engine_cells(record: dict[str, Any]) -> tuple[str, str]:
