@@ -2,16 +2,18 @@
 
 Run by the main .venv's python with the runtime venv's bin directory (a venv holding only the base dependencies and
 `serve`, made by the Makefile): installs a wheel of this checkout there (its dependencies are already in place), builds
-a tiny package here (tiny StructBERT, kept in the runtime venv between runs; ONNX fp32 dynamic, validated and packaged),
-then, in the runtime venv and outside
-this checkout, checks that torch, transformers, onnx and safetensors are not importable; that `npuport predict`,
-`npuport verify` and `npuport serve` (one real POST /predict, one gRPC ModelInfer) work on the package; and that TorchScript and convert
-fail with the one line naming `pip install 'npuport[convert]'`. Prints each step's wall time.
+a tiny package here (tiny StructBERT, kept in the runtime venv between runs; ONNX and TorchScript fp32 dynamic,
+validated and packaged, as `package` ships by default), then, in the runtime venv and outside this checkout, checks
+that torch, transformers, onnx and safetensors are not importable; that `npuport predict` and `npuport serve` (one
+real POST /predict, one gRPC ModelInfer) work on the package; that the package README's `npuport verify .` replays
+the ONNX variant and names the TorchScript one as not replayed (exit 9), and its `--variants` line passes; and that
+TorchScript and convert fail with the one line naming `pip install 'npuport[convert]'`. Prints each step's wall time.
 """
-
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -62,14 +64,14 @@ def install_wheel(runtime: Path, work: Path) -> None:
 
 
 def build(work: Path, cache: Path) -> tuple[Path, Path, Path]:
-    """(model directory, artifacts with ONNX and TorchScript fp32, package of the ONNX variant)."""
+    """(model directory, artifacts with ONNX and TorchScript fp32, a package of both: what `package` ships by default)."""
     spec = zoo.tiny_spec("structbert", "zh")
     model = cache / f"tiny-structbert-{spec.fingerprint()}"  # written whole or not at all (a staged directory)
     if not model.is_dir():
         zoo.build_model_dir(spec, model)
     options = ConvertOptions(formats=("onnx", "torchscript"), precisions=("fp32",), shapes=("dynamic",))
     artifacts = convert_model(model, work / "artifacts", options, isolate=False).root
-    assert validate_artifacts(artifacts, variants=["onnx-fp32-dynamic"]).passed
+    assert validate_artifacts(artifacts).passed
     return model, artifacts, build_package(artifacts, work / "package", archive=False).directory
 
 
@@ -83,8 +85,15 @@ def check_runtime(runtime: Path, model: Path, artifacts: Path, package: Path, wo
     with step("npuport predict PKG --text …"):
         lines = run(npuport, "predict", package, "--text", TEXT, "--json", cwd=work).stdout.splitlines()
         assert len(lines) == 1 and json.loads(lines[0])["scores"], lines
-    with step("npuport verify PKG"):
-        assert "PASS" in run(npuport, "verify", package, cwd=work).stdout
+    with step("npuport verify . and its --variants line (package README)"):
+        whole = run(npuport, "verify", ".", cwd=package, expect=9)
+        assert "onnx-fp32-dynamic │ PASS" in whole.stdout, whole.stdout
+        assert f"NOT REPLAYED torchscript-fp32-dynamic: torchscript:fp32-dynamic.pt@cpu needs torch, not installed here: {INSTALL_LINE}" \
+            in whole.stdout, whole.stdout
+        narrowed = re.search(r"`(npuport verify \. [^`]*--variants [^`]*)`", (package / "README.md").read_text())
+        assert narrowed, "the package README gives no --variants line for the base install"
+        command = shlex.split(narrowed[1])
+        assert "NOT REPLAYED" not in run(runtime / command[0], *command[1:], cwd=package).stdout
     with step("npuport serve PKG + POST /predict + gRPC ModelInfer"):
         serve_once(npuport, runtime, package, work)
     with step("TorchScript and convert: one line each"):

@@ -54,13 +54,17 @@ def validate(
 
 
 @handle_errors
-def verify(package_path: PackagePath, device: DeviceOpt = "cpu", threads: ThreadsOpt = None, spin: SpinOpt = False,
-           as_json: JsonOpt = False) -> None:
-    """On the target machine: check every hash, replay the golden inputs, compare with the stored reference."""
+def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: VariantsOpt = None, threads: ThreadsOpt = None,
+           spin: SpinOpt = False, as_json: JsonOpt = False) -> None:
+    """On the target machine: check every hash, replay the golden inputs, compare with the stored reference.
+
+    Every file is checked; a variant this machine cannot run (TorchScript without torch, a missing device) is listed
+    with the reason and not replayed. Exit 0: every variant replayed and passed; 8: one failed; 9: the replayed ones
+    passed but some could not run here (--variants narrows to what this machine runs); 6: none could run."""
     from npuport.package.verify import verify_package
 
     with ProgressBar("verifying", quiet=as_json) as progress:
-        result = verify_package(package_path, device, threads, progress=progress)
+        result = verify_package(package_path, device, threads, progress=progress, variants=variants or None)
     render.verification(result, package_path, as_json)
     result.raise_if_failed()
 

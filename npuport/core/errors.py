@@ -55,3 +55,10 @@ class ParityError(NpuportError):
     """A variant failed its validation profile, or lacks the passing validation an action requires."""
 
     exit_code = 8
+
+
+class NotReplayedError(NpuportError):
+    """`verify` matched every file and every variant it replayed passed, but some variants could not run here (their
+    engine or device is missing): not a pass, and not a failure either — a script gating on exit 0 must not ship them."""
+
+    exit_code = 9

@@ -208,6 +208,11 @@ class Variant(_Model):
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     @property
+    def runs_on_base_install(self) -> bool:
+        """ONNX on ONNX Runtime: what `pip install npuport` runs (TorchScript and .pt2 need torch, OpenVINO its own)."""
+        return self.format == "onnx" and self.engine is None
+
+    @property
     def records(self) -> list[FileRecord]:
         """Every file it loads: its graphs or programs, then the weights file they share (if any)."""
         return [*self.files, *([self.weights] if self.weights else [])]

@@ -32,10 +32,10 @@ def deploy_variant(manifest: Manifest, device: str) -> Variant:
     if Device.parse(device).type != "cpu":
         raise InputError(f"--deploy builds a CPU image (the base install runs ONNX Runtime on the CPU); this package is "
                          f"for {device}: package with --device cpu")
-    onnx = [v for v in manifest.variants if v.format == "onnx"]
+    onnx = [v for v in manifest.variants if v.runs_on_base_install]
     if not onnx:
         raise InputError(f"--deploy serves an ONNX variant with the base install (no torch); none of "
-                         f"{', '.join(v.id for v in manifest.variants)} is ONNX")
+                         f"{', '.join(v.id for v in manifest.variants)} is ONNX on ONNX Runtime")
     return choose_variant(manifest.model_copy(update={"variants": onnx}), None, Device.parse("cpu"))[0]
 
 

@@ -37,9 +37,19 @@ def render_readme(manifest: Manifest, model: str, with_triton: bool, atc: list[P
         "```bash",
         "pip install npuport            # runs ONNX variants; TorchScript and .pt2 need torch: 'npuport[convert]'",
         "                               # + 'npuport[npu]' on Ascend (torch_npu), onnxruntime-gpu on CUDA",
-        f"npuport verify . --device {info.device}   # hashes, then the golden inputs replayed against the stored reference",
+        f"npuport verify . --device {info.device}   # every file's hash, then the golden inputs replayed against the stored reference",
         f"npuport predict . --device {info.device} --text \"…\"",
         "```",
+        "",
+        "`verify` exits 0 when every variant was replayed here and passed, 8 when one failed, and 9 when the ones it",
+        "replayed passed but some could not run on this machine (each is named, with what it needs); every file is",
+        "hashed in all cases.",
+    ]
+    base, other = ([v.id for v in manifest.variants if v.runs_on_base_install is wanted] for wanted in (True, False))
+    if base and other:
+        lines += [f"With `pip install npuport` alone, {', '.join(other)} cannot run: `npuport verify . --device "
+                  f"{info.device} --variants {','.join(base)}` verifies what the base install runs."]
+    lines += [
         "",
         "**Run `verify` on the machine you ship to.** A verdict holds for the CPU class, engine and library versions",
         "it was reached on (the table above): int8 and bf16 kernels compute differently on AVX2, AVX-512 VNNI, AMX and",

@@ -1,5 +1,9 @@
 """`verify_package`: on the target machine, without the source model — hashes, then the golden inputs replayed
-on the device and compared with the stored reference outputs under the profiles the package was validated with."""
+on the device and compared with the stored reference outputs under the profiles the package was validated with.
+
+Every file is checked whatever this machine can run; a variant whose engine or device is missing here (TorchScript
+without torch in the base install, an accelerator that is absent) is not replayed, and says why: a verification that
+left variants out is not a pass (NotReplayedError, exit 9); one that replayed nothing is BackendUnavailableError."""
 
 from __future__ import annotations
 
@@ -9,12 +13,20 @@ from pathlib import Path
 from npuport.core.archive import unpacked
 from npuport.core.contents import check_package
 from npuport.core.devices import Device
-from npuport.core.errors import ManifestError
+from npuport.core.errors import BackendUnavailableError, ManifestError, NotReplayedError
 from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.sums import check_listed, check_sums, read_sums
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import VariantValidation, Verdicts, golden_reference, validate_variant
+
+
+@dataclass(frozen=True)
+class NotReplayed:
+    """A variant this machine could not run, and the one line saying what is missing."""
+
+    variant: str
+    reason: str
 
 
 @dataclass
@@ -24,8 +36,23 @@ class VerifyResult(Verdicts):
     files_checked: int
     results: list[VariantValidation]
     differences: list[str]  # how this machine differs from where the packaged verdicts were reached
+    not_replayed: list[NotReplayed]
 
     action = "verification"
+
+    @property
+    def passed(self) -> bool:
+        """Every variant asked for was replayed here and passed: what exit code 0 means."""
+        return super().passed and not self.not_replayed
+
+    def raise_if_failed(self) -> None:
+        """A failure first (exit 8); else variants left out (NotReplayedError)."""
+        super().raise_if_failed()
+        if self.not_replayed:
+            names = ", ".join(n.variant for n in self.not_replayed)
+            replayed = ", ".join(r.variant for r in self.results)
+            raise NotReplayedError(f"{len(self.not_replayed)} variant(s) not replayed on {self.device}: {names}; every "
+                                   f"file matched and the replayed ones passed; --variants {replayed} verifies only those")
 
     @property
     def machine_line(self) -> str:
@@ -72,9 +99,10 @@ def package_profiles(manifest: Manifest) -> dict[str, Profile]:
 
 
 def verify_package(
-    path: str | Path, device: str = "cpu", threads: int | None = None, progress: Progress | None = None
+    path: str | Path, device: str = "cpu", threads: int | None = None, progress: Progress | None = None,
+    variants: list[str] | tuple[str, ...] | None = None,
 ) -> VerifyResult:
-    """Verify a package directory or .tar.gz on `device`."""
+    """Verify a package directory or .tar.gz on `device`: every file, then `variants` (default: all) replayed."""
     source = Path(path)
     package = unpacked(source)
     if not (package / MANIFEST_NAME).is_file():
@@ -87,14 +115,22 @@ def verify_package(
     files = check_sums(package, listed, skip={record.path for record in records} | {MANIFEST_NAME})
     manifest.verify_files(package, listed=listed)  # each record hashed once, against the manifest and SHA256SUMS
     target = Device.parse(device)
+    chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
     profiles = package_profiles(manifest)
     reference = golden_reference(package, manifest)
     notify = reporter(progress)
-    notify(total(len(manifest.variants)))
-    results = []
-    for variant in manifest.variants:
+    notify(total(len(chosen)))
+    results, left_out = [], []
+    for variant in chosen:
         with step(notify, variant.id):
-            results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision], reference, threads))
+            try:
+                results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision],
+                                                reference, threads))
+            except BackendUnavailableError as exc:  # its engine or device is missing here: said, never skipped silently
+                left_out.append(NotReplayed(variant.id, str(exc)))
+    if not results:
+        raise BackendUnavailableError(f"no variant of {source} could be replayed on {target}: "
+                                      + "; ".join(f"{n.variant}: {n.reason}" for n in left_out))
     built_for = manifest.package.device if manifest.package else str(target)
     packaged = [record for v in manifest.variants if (record := manifest.verdict(v, built_for)) is not None]
-    return VerifyResult(source, str(target), files, results, platform_differences(packaged, results))
+    return VerifyResult(source, str(target), files, results, platform_differences(packaged, results), left_out)

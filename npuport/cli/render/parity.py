@@ -56,10 +56,13 @@ def verification(result: VerifyResult, package: Path, as_json: bool) -> None:
     if as_json:
         return emit_json({"package": str(result.package), "device": result.device, "passed": result.passed,
                           "machine": result.machine_line, "differences": result.differences,
-                          "files_checked": result.files_checked, "variants": [r.as_dict() for r in result.results]})
+                          "files_checked": result.files_checked, "variants": [r.as_dict() for r in result.results],
+                          "not_replayed": [{"variant": n.variant, "reason": n.reason} for n in result.not_replayed]})
     line(result.machine_line, soft_wrap=True)
     line(f"hashes OK: {result.files_checked} files match SHA256SUMS and the manifest")
     _parity(result, package)
+    for left_out in result.not_replayed:
+        line(f"NOT REPLAYED {left_out.variant}: {left_out.reason}", soft_wrap=True)
 
 
 def diagnosis(result: Diagnosis, as_json: bool) -> None:
