@@ -21,7 +21,6 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +29,7 @@ from npuport.bench import BenchOptions, bench_artifacts
 from npuport.cli.render import bench_table
 from npuport.core.errors import NpuportError
 from npuport.core.manifest import Manifest
+from npuport.core.reports.bench import BenchRecord
 
 
 @dataclass(frozen=True)
@@ -65,30 +65,30 @@ def validate_missing(root: Path, variants: tuple[str, ...], threads: int | None,
         validate_artifacts(root, "cpu", missing, threads=threads)
 
 
-def fastest(records: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:
-    eligible = [r for r in records if r["batch_size"] == target.batch_size
-                and (r["precision"] == "fp32" if target.fp32_only else (r["parity"] or {}).get("verdict") == "passed")]
-    key = (lambda r: r["throughput"]) if target.speedup_of == "throughput" else (lambda r: -r["latency"]["p50_ms"])
+def fastest(records: list[BenchRecord], target: Target) -> BenchRecord | None:
+    eligible = [r for r in records if r.batch_size == target.batch_size
+                and (r.precision == "fp32" if target.fp32_only else r.parity.verdict == "passed")]
+    key = (lambda r: r.throughput) if target.speedup_of == "throughput" else (lambda r: -r.latency.p50_ms)
     return max(eligible, key=key, default=None)
 
 
-def verdict_rows(model: str, records: list[dict[str, Any]]) -> list[list[str]]:
+def verdict_rows(model: str, records: list[BenchRecord]) -> list[list[str]]:
     rows = []
     for target in (t for t in TARGETS if t.model == model):
         best = fastest(records, target)
         if best is None:
             rows.append([model, target.what, "-", "no eligible variant measured", "MISS"])
             continue
-        ratio = best["speedup"][target.speedup_of]
+        ratio = best.speedup[target.speedup_of]
         measured = f"{ratio:.2f}× baseline {target.speedup_of}"
         wanted = f"≥ {target.min_speedup}×"
         ok = ratio >= target.min_speedup
         if target.max_p50_ms is not None:
-            p50 = best["latency"]["p50_ms"]
+            p50 = best.latency.p50_ms
             measured = f"p50 {p50:.3f} ms, {measured}"
             wanted = f"p50 ≤ {target.max_p50_ms} ms, {wanted}"
             ok = ok and p50 <= target.max_p50_ms
-        rows.append([model, f"{target.what}: {wanted}", best["variant"], measured, "PASS" if ok else "MISS"])
+        rows.append([model, f"{target.what}: {wanted}", best.variant, measured, "PASS" if ok else "MISS"])
     return rows
 
 

@@ -1,7 +1,7 @@
 """Same-run benchmarks: every variant against the hand-written transformers baseline, as ratios."""
 
 from npuport.bench.benchmark import BenchOptions, BenchRun, bench_artifacts
-from npuport.bench.timing import LatencyStats, latency_stats, percentile, speedup, throughput
+from npuport.bench.timing import latency_stats, percentile, speedup, throughput
 
-__all__ = ["BenchOptions", "BenchRun", "LatencyStats", "bench_artifacts", "latency_stats", "percentile", "speedup",
+__all__ = ["BenchOptions", "BenchRun", "bench_artifacts", "latency_stats", "percentile", "speedup",
            "throughput"]

@@ -15,28 +15,27 @@ files are unchanged.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.timing import latency_stats, speedup, throughput
+from npuport.core.clock import utc_now, utc_now_precise
 from npuport.core.corpus import language_of, load_corpus
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError
-from npuport.core.files import write_text_atomic
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.memory import MemoryProbe, release_memory
 from npuport.core.progress import Progress, done, reporter, start, total
-from npuport.core.records import BENCH_SCHEMA, bench_path, read_json_list, still_current, utc_now
+from npuport.core.reports.bench import BenchDocument, BenchRecord, FirstCall, MemoryUse, Paired, Timed, write_bench
+from npuport.core.reports.paths import bench_path
 from npuport.core.texts import read_texts
 from npuport.runtime.backends import spinning, torch_wait_policy
 
@@ -68,8 +67,8 @@ class BenchOptions:
 @dataclass
 class BenchRun:
     path: Path  # the JSON written
-    document: dict[str, Any]
-    records: list[dict[str, Any]] = field(default_factory=list)  # this run's records
+    document: BenchDocument  # as written: this run's records and the earlier ones still current
+    records: list[BenchRecord] = field(default_factory=list)  # this run's records
 
 
 def parse_batch_sizes(text: str) -> tuple[int, ...]:
@@ -166,19 +165,18 @@ class _Pairing:
         return base, mine
 
 
-def _result(texts: int, seconds: list[float], base: list[float]) -> dict[str, Any]:
+def _result(texts: int, seconds: list[float], base: list[float]) -> Paired:
     mine_stats, base_stats = latency_stats(seconds), latency_stats(base)
-    return {
-        "latency": mine_stats.as_dict(),
-        "throughput": throughput(texts, mine_stats.total_s),
-        "baseline": {"latency": base_stats.as_dict(), "throughput": throughput(texts, base_stats.total_s)},
-        "speedup": {
+    return Paired(
+        latency=mine_stats, throughput=throughput(texts, mine_stats.total_s),
+        baseline=Timed(latency=base_stats, throughput=throughput(texts, base_stats.total_s)),
+        speedup={
             "throughput": speedup(base_stats.total_s, mine_stats.total_s),
             "p50": speedup(base_stats.p50_ms, mine_stats.p50_ms),
             "p90": speedup(base_stats.p90_ms, mine_stats.p90_ms),
             "p99": speedup(base_stats.p99_ms, mine_stats.p99_ms),
         },
-    }
+    )
 
 
 def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progress: Progress | None = None) -> BenchRun:
@@ -210,38 +208,35 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
 
     # Every record of this run carries when it started (to the microsecond: runs follow each other within a second in
     # scripts), so `report` shows figures of one run only.
-    run = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    records: list[dict[str, Any]] = []
+    run = utc_now_precise()
+    records: list[BenchRecord] = []
     for variant in chosen:
-        records += [r | {"text_source": text_source, "run": run}
-                    for r in _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify)]
+        records += _bench_variant(root, manifest, variant, device, threads, baseline, plans, options, notify,
+                                  {"text_source": text_source, "run": run})
     baseline.close()
 
-    document = {
-        "schema": BENCH_SCHEMA,
-        "model": manifest.source.architecture,
-        "artifacts": str(root),
-        "device": str(device),
-        "created": utc_now(),
-        "host": _host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
-        "texts": {"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
-        "method": "end to end: texts in → predictions out, tokenization included (npuport groups a batch's texts by "
+    document = BenchDocument(
+        model=manifest.source.architecture,
+        artifacts=str(root),
+        device=str(device),
+        created=utc_now(),
+        host=_host(threads) | {"loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg())},
+        texts={"source": text_source, "count": len(texts), "order": "file order, consecutive batches"},
+        method="end to end: texts in → predictions out, tokenization included (npuport groups a batch's texts by "
                   "length, the baseline pads them to the longest); engine_only: the baseline's padded token batches "
                   "straight into the model and into the variant, no tokenizer; each pairs baseline and variant on the "
                   f"same batches in {BLOCKS} alternating blocks per pass, in this run; warm-up calls excluded; "
                   "throughput = texts / sum of timed calls; slower_than_baseline: engine-only throughput below the "
                   "baseline's",
-        "baseline": baseline.describe() | {
+        baseline=baseline.describe() | {
             "first_call": {"load_s": baseline_load, "first_predict_s": baseline_first},
             "memory": {"method": baseline_probe.method, "mib": baseline_memory,
                        "covers": "load, first call and the heaviest planned batch"},
         },
-        "records": records,
-    }
-    out = bench_path(root, str(device))
-    document["records"] = _merge(out, manifest, records)
-    write_text_atomic(out, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-    return BenchRun(out, document, records)
+        records=records,
+    )
+    written = write_bench(root, list(manifest.variants), document)
+    return BenchRun(bench_path(root, str(device)), written, records)
 
 
 def _heaviest(plans: dict[int, list[list[str]]]) -> tuple[int, list[str]]:
@@ -252,7 +247,7 @@ def _heaviest(plans: dict[int, list[list[str]]]) -> tuple[int, list[str]]:
 
 def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Device, threads: int,
                    baseline: HandWrittenBaseline, plans: dict[int, list[list[str]]], options: BenchOptions,
-                   notify: Progress) -> list[dict[str, Any]]:
+                   notify: Progress, run: dict[str, str]) -> list[BenchRecord]:
     """First-call cost and memory of one variant, then its timed batches beside the baseline's."""
     from npuport.runtime import load
     from npuport.runtime.loader import effective_max_length
@@ -293,21 +288,12 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
         "bytes": variant.load_bytes,
         "max_length": effective_max_length(manifest, variant), **thread_settings(threads),
         "loadavg_1min": [load_before, os.getloadavg()[0]],  # before and after this variant's runs
-        "first_call": {"verify_s": verify, "load_s": load_s, "first_predict_s": first,
-                       "note": "load_s includes its own hash check, tokenizer and session/module creation"},
-        "memory": {"method": probe.method, "mib": memory,
-                   "covers": "load, first call and the heaviest planned batch; the baseline's memory is not in it"},
+        "first_call": FirstCall(verify_s=verify, load_s=load_s, first_predict_s=first),
+        "memory": MemoryUse(method=probe.method, mib=memory,
+                            covers="load, first call and the heaviest planned batch; the baseline's memory is not in it"),
         "parity": manifest.parity(variant, str(device)),
-    }
-    return [common | {"batch_size": size, "texts": count, "calls": len(mine), **_result(count, mine, base),
-                      "engine_only": engine_only, "slower_than_baseline": engine_only["speedup"]["throughput"] < 1,
-                      "created": utc_now()}
+    } | run
+    return [BenchRecord.model_validate(common | dict(_result(count, mine, base)) | {
+                "batch_size": size, "texts": count, "calls": len(mine), "engine_only": engine_only,
+                "slower_than_baseline": engine_only.speedup["throughput"] < 1, "created": utc_now()})
             for size, count, mine, base, engine_only in timed]
-
-
-def _merge(path: Path, manifest: Manifest, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Earlier records of (variant, batch size) pairs not measured now, while the variant's files are unchanged."""
-    measured = {(r["variant"], r["batch_size"]) for r in fresh}
-    kept = [r for r in still_current(read_json_list(path, "records"), manifest.variants)
-            if (r["variant"], r.get("batch_size")) not in measured]
-    return kept + fresh

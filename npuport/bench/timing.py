@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from npuport.core.errors import InputError
+from npuport.core.reports.bench import Latency
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -28,31 +27,14 @@ def percentile(samples: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-@dataclass(frozen=True)
-class LatencyStats:
-    """Per-call latency in milliseconds over `calls` timed calls."""
-
-    calls: int
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    min_ms: float
-    max_ms: float
-    total_s: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def latency_stats(seconds: Sequence[float]) -> LatencyStats:
-    """Summarise per-call durations given in seconds."""
+def latency_stats(seconds: Sequence[float]) -> Latency:
+    """Summarise per-call durations given in seconds (as a bench record stores them)."""
     if not seconds:
         raise InputError("no timed calls to summarise")
     if any(s < 0 or not math.isfinite(s) for s in seconds):
         raise InputError("durations must be finite and non-negative")
     ms = [s * 1e3 for s in seconds]
-    return LatencyStats(
+    return Latency(
         calls=len(ms),
         mean_ms=sum(ms) / len(ms),
         p50_ms=percentile(ms, 50),

@@ -41,13 +41,14 @@ def eval_command(
 
     The reference runs on the CPU."""
     from npuport.core.decisions import parse_threshold
-    from npuport.evaluate.accuracy import EVAL_FILE, evaluate
+    from npuport.core.reports.paths import eval_path
+    from npuport.evaluate.accuracy import evaluate
     from npuport.evaluate.summary import per_label_summary
 
     thresholds = parse_threshold(threshold) if threshold is not None else None
     with ProgressBar("evaluating", quiet=as_json) as progress:
         report = evaluate(artifacts, data, variants or None, device, thresholds, batch_size, progress=progress)
-    render.evaluation(report, artifacts / EVAL_FILE, per_label_summary(report) if per_label else None, as_json)
+    render.evaluation(report, eval_path(artifacts), per_label_summary(report) if per_label else None, as_json)
 
 
 @handle_errors

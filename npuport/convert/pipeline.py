@@ -40,7 +40,7 @@ from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_
 from npuport.core.int8 import choose_int8
 from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
-from npuport.core.records import still_current
+from npuport.core.reports.keep import still_current
 from npuport.core.texts import read_texts
 from npuport.model.architectures import architecture
 from npuport.model.source import DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_inputs, model_max_length, read_config

@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from npuport import __version__
+from npuport.core.clock import utc_now
 from npuport.core.errors import IntegrityError, ManifestError
 from npuport.core.files import sha256_file, write_text_atomic
 from npuport.core.paths import opened_path, relative_path_problem, shown
-from npuport.core.records import utc_now
 from npuport.core.sums import SUMS_FILE
 
 SCHEMA_VERSION = "1.6"  # 1.1: Variant.quantization, Validation.platform; 1.2: Variant.tuning; 1.3: Manifest.peer_config, Variant.weights;
@@ -356,6 +356,19 @@ class Validation(_Model):
         return "passed" if self.passed else "failed"
 
 
+class Parity(_Model):
+    """`Manifest.parity`: the verdict of one variant's current files on one device, as other records carry it."""
+
+    verdict: Verdict
+    variant: str
+    sha256: str
+    device: str
+    profile: str | None = None
+    report: str | None = None
+    created: str | None = None
+    where: str | None = None
+
+
 class PackageInfo(_Model):
     """Set in a package's manifest: what it was built for and the profile limits its variants passed."""
 
@@ -453,13 +466,13 @@ class Manifest(_Model):
             return f"its files changed since the validation on {device}"
         return None if here[-1].passed else f"failed its {here[-1].profile} profile on {device}"
 
-    def parity(self, variant: Variant, device: str) -> dict[str, str | None]:
+    def parity(self, variant: Variant, device: str) -> Parity:
         """The verdict as bench records and GET /metadata report it: one shape, the latest record's facts or None."""
         record = self.verdict(variant, device)
-        return {"verdict": record.word if record else "not validated", "variant": variant.id, "sha256": variant.digest,
-                "device": device, "profile": record.profile if record else None,
-                "report": record.report if record else None, "created": record.created if record else None,
-                "where": record.where if record else None}
+        if record is None:
+            return Parity(verdict="not validated", variant=variant.id, sha256=variant.digest, device=device)
+        return Parity(verdict=record.word, variant=variant.id, sha256=variant.digest, device=device,
+                      profile=record.profile, report=record.report, created=record.created, where=record.where)
 
     def owned_bytes(self, variant: Variant) -> int:
         """Bytes of the files `variant` is the first to list (0 when it only shares another variant's files)."""

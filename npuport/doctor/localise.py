@@ -25,7 +25,7 @@ from npuport.core.files import write_text_atomic
 from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Bucket, Manifest
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.core.records import REPORTS_DIR, device_slug
+from npuport.core.reports.paths import doctor_stem
 from npuport.doctor.probes import LOGITS, Probe, probes
 from npuport.doctor.sides import Hooked, OnnxSide, TorchSide, variant_side
 from npuport.model.tokenizer import TextEncoder, golden_inputs, saved_tokenizer
@@ -238,7 +238,7 @@ def _write(diagnosis: Diagnosis, root: Path) -> Diagnosis:
     """reports/doctor-<variant>-<device>.json, and the PNG of error across depth when matplotlib is there."""
     if not diagnosis.layers:
         raise InputError(f"doctor found no probe point of {diagnosis.variant} in its files")
-    stem = root / REPORTS_DIR / f"doctor-{diagnosis.variant}-{device_slug(diagnosis.device)}"
+    stem = doctor_stem(root, diagnosis.variant, diagnosis.device)
     try:
         from npuport.doctor.plot import plot_depth
 

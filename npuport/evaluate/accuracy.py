@@ -7,7 +7,6 @@ says which and why. Variants run through `npuport.runtime.load(...).predict`, th
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from npuport.core.clock import utc_now
 from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ManifestError
-from npuport.core.files import sha256_file, write_text_atomic
+from npuport.core.files import sha256_file
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.core.records import EVAL_FILE, EvalReport, SystemRecord, load_eval, still_current, utc_now
+from npuport.core.reports.evaluation import EvalReport, SystemRecord, write_eval
 from npuport.evaluate.data import LabelledData, bundled_for, read_jsonl
 from npuport.evaluate.metrics import Scores, score
 from npuport.runtime.backends import check_available
@@ -150,7 +150,7 @@ def evaluate(
         data={"source": labelled.source, "sha256": labelled.sha256, "texts": len(labelled)},
         reference=reference_info, records=records,
     )
-    return _merge_and_save(root, manifest, report)
+    return write_eval(root, list(manifest.variants), report)
 
 
 def _threshold_text(threshold: Threshold | None, manifest: Manifest) -> str:
@@ -159,17 +159,3 @@ def _threshold_text(threshold: Threshold | None, manifest: Manifest) -> str:
     if isinstance(threshold, (int, float)):
         return f"{float(threshold):g}"
     return ",".join(f"{label}={value:g}" for label, value in threshold.items())
-
-
-def _merge_and_save(root: Path, manifest: Manifest, report: EvalReport) -> EvalReport:
-    """Keep earlier records of variants not evaluated now when they were measured in the same context (data,
-    threshold, device, reference) and their files are unchanged; anything else in the old file is dropped."""
-    previous = load_eval(root)
-    if previous is not None and previous.context() == report.context():
-        fresh = {r.variant for r in report.records}
-        kept = [r for r in still_current(previous.records, manifest.variants) if not r.reference and r.variant not in fresh]
-        order = {v.id: i for i, v in enumerate(manifest.variants)}
-        merged = [report.records[0], *sorted(report.records[1:] + kept, key=lambda r: order.get(r.variant, len(order)))]
-        report = report.model_copy(update={"records": merged})
-    write_text_atomic(root / EVAL_FILE, json.dumps(report.model_dump(), ensure_ascii=False, indent=2) + "\n")
-    return report

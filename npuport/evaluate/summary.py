@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npuport.core.records import EvalReport
+from npuport.core.reports.evaluation import EvalReport
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from npuport.core.archive import write_archive
+from npuport.core.clock import utc_now
 from npuport.core.devices import DEPLOY_TARGETS, DeployTarget, Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import directory_lock, staged_directory
 from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.core.records import REPORTS_DIR, utc_now
+from npuport.core.reports.paths import REPORTS_DIR, reports_dir
 from npuport.core.sums import SUMS_FILE, hash_tree, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_scripts
 from npuport.package.deploy import Deployment, plan_deployment, write_deployment
@@ -200,7 +201,7 @@ def _inside(report: str) -> str:
 def _copy_reports(root: Path, staging: Path, reports: dict[str, str]) -> None:
     """Every report under ARTIFACTS/reports (parity, benchmarks, evaluation, trade-off page) and each
     validation report the packaged variants point at."""
-    folder = root / REPORTS_DIR
+    folder = reports_dir(root)
     everything = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
                   for p in sorted(folder.glob("*")) if p.is_file()} if folder.is_dir() else {}
     for source, target in (everything | reports).items():

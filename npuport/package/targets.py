@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from npuport.core.devices import DeployTarget
 from npuport.core.errors import ParityError
 from npuport.core.manifest import Manifest, Variant
-from npuport.core.records import BenchRecord, bench_path, read_json_list, still_current
+from npuport.core.reports.bench import read_bench
+from npuport.core.reports.keep import still_current
 from npuport.package.atc import atc_readable
 
 # Per target, (format, precision, shape) in order of preference and why the first present one is best there.
@@ -74,12 +73,8 @@ def _fastest(root: Path, manifest: Manifest, device: str,
     slower than the eager fp32 baseline of its own run is never chosen (returned apart, for the fallback to skip too).
     Only figures measured on the CPU class the variant's verdict was reached on count: speed, like parity, is a
     property of the class."""
-    records: list[BenchRecord] = []
-    for entry in read_json_list(bench_path(root, device), "records"):
-        try:
-            records.append(BenchRecord.model_validate(entry))
-        except ValidationError:
-            continue
+    bench = read_bench(root, device)
+    records = bench.records if bench is not None else []
     classes = {v.id: _verdict_class(manifest, v, device) for v in candidates}
     current = [r for r in still_current(records, candidates) if None in (r.cpu_class, classes[r.variant])
                or r.cpu_class == classes[r.variant]]
@@ -94,7 +89,8 @@ def _fastest(root: Path, manifest: Manifest, device: str,
     best = max(faster, key=lambda v: measured[v.id].engine_throughput)
     shown = lambda v: f"{v.id} {measured[v.id].engine_throughput:.0f} ({measured[v.id].engine_ratio:.2f}× eager, "\
                       f"{measured[v.id].speedup['throughput']:.2f}× end to end)"  # noqa: E731
-    return (best, f"fastest engine-only in {bench_path(root, device).name} at batch {size}: {shown(best)} texts/s"
+    assert bench is not None  # `common` holds a batch size: some record was read
+    return (best, f"fastest engine-only in {bench.path.name} at batch {size}: {shown(best)} texts/s"
                   + "".join(f"; {shown(v)}" for v in faster if v is not best)
                   + (f"; never chosen, slower than eager fp32: {', '.join(sorted(slower))}" if slower else "")), slower
 

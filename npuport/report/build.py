@@ -8,13 +8,12 @@ from pathlib import Path
 
 from npuport.core.errors import InputError
 from npuport.core.files import write_text_atomic
-from npuport.core.records import REPORTS_DIR, bench_devices
+from npuport.core.reports.paths import PLOT_NAME, bench_devices, report_page, tradeoff_plot
 from npuport.report.plot import Axes, plot_tradeoff
 from npuport.report.render import html_page, markdown
 from npuport.report.sources import Gathered, gather
 
 FORMATS = ("md", "html")
-PLOT_NAME = "tradeoff.png"
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,9 @@ def build_report(root: Path, fmt: str = "md", device: str | None = None) -> Repo
     root = Path(root)
     device = device or (bench_devices(root) or ["cpu"])[0]
     gathered = gather(root, device)
-    reports = root / REPORTS_DIR
-    reports.mkdir(exist_ok=True)
-    plot = reports / PLOT_NAME
+    page, plot = report_page(root, fmt), tradeoff_plot(root)
+    page.parent.mkdir(exist_ok=True)
     axes = plot_tradeoff(gathered, plot)
-    page = reports / f"report.{fmt}"
     text = markdown(gathered, axes, PLOT_NAME) if fmt == "md" else html_page(gathered, axes, plot.read_bytes())
     write_text_atomic(page, text)
     return ReportResult(gathered, axes, page, plot)

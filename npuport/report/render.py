@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npuport import __version__
-from npuport.core.records import EVAL_FILE, REPORTS_DIR, megabytes, utc_now
+from npuport.core.clock import utc_now
+from npuport.core.reports.paths import EVAL_FILE, REPORTS_DIR
+from npuport.core.sizes import megabytes
 from npuport.report.plot import Axes
 from npuport.report.sources import Gathered, Row, Speed
 

@@ -1,21 +1,20 @@
 """Gather what earlier commands measured about each variant, ignoring records of files that changed since.
 
 Reads only: the manifest (size, export check, validations), `reports/bench-<device>.json` (written by
-`npuport bench`) and `reports/eval.json` (written by `npuport eval`), through the typed records of
-`npuport.core.records`. Nothing is measured here. A record whose digest is not the variant's current one is stale,
+`npuport bench`) and `reports/eval.json` (written by `npuport eval`), through the readers of
+`npuport.core.reports`. Nothing is measured here. A record whose digest is not the variant's current one is stale,
 is ignored and is counted so the page can say so.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from npuport.core.manifest import Manifest, Variant
-from npuport.core.records import BenchRecord, EvalReport, Timed, bench_path, load_eval, still_current
+from npuport.core.reports.bench import BenchRecord, Timed, read_bench
+from npuport.core.reports.evaluation import EvalReport, read_eval
+from npuport.core.reports.keep import still_current
 
 
 @dataclass(frozen=True)
@@ -70,40 +69,30 @@ def _bench(root: Path, device: str, rows: dict[str, Row], notes: list[str]) -> t
     """Records of `npuport bench` (one per variant and batch size, each with the baseline timed beside it) of its
     newest run only, so every texts/s and ratio on the page is from one run; the baseline line is the median of that
     run's baselines per batch size."""
-    path = bench_path(root, device)
-    if not path.is_file():
+    bench = read_bench(root, device)
+    if bench is None:
         return {}, None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        notes.append(f"{path.name} is not valid JSON ({exc}); speed not shown")
+    name = bench.path.name
+    if bench.error is not None:
+        notes.append(f"{name} is not valid JSON ({bench.error}); speed not shown")
         return {}, None
-    found = raw.get("records") if isinstance(raw, dict) else None
-    records = found if isinstance(found, list) else []
-    baselines: dict[int, list[Speed]] = {}
-    unusable = 0
-    typed = []
-    for entry in records:
-        try:
-            typed.append(BenchRecord.model_validate(entry))
-        except ValidationError:
-            unusable += 1
-    current = still_current(typed, [row.variant for row in rows.values()])
-    newest = max((record.run or "" for record in current), default="")
-    earlier = sorted({record.variant for record in current if (record.run or "") != newest})
+    current = still_current(bench.records, [row.variant for row in rows.values()])
+    newest = max((record.run for record in current), default="")
+    earlier = sorted({record.variant for record in current if record.run != newest})
     if earlier:  # each run has its own baseline figures: rows from two runs would not compare
         notes.append(f"speed of {', '.join(earlier)} not shown: measured in an earlier bench run than the others "
                      f"(bench them again together to compare)")
-    for record in (record for record in current if (record.run or "") == newest):
+    baselines: dict[int, list[Speed]] = {}
+    for record in (record for record in current if record.run == newest):
         rows[record.variant].speed[record.batch_size] = _speed(record, record.batch_size, record.speedup.get("throughput"))
         baselines.setdefault(record.batch_size, []).append(_speed(record.baseline, record.batch_size, None))
-    if len(typed) > len(current):
-        notes.append(f"{len(typed) - len(current)} record(s) in {path.name} ignored: their variant is gone or its files "
-                     "changed since the benchmark")
-    if unusable:
-        notes.append(f"{unusable} record(s) in {path.name} are not bench records and were skipped")
+    if len(bench.records) > len(current):
+        notes.append(f"{len(bench.records) - len(current)} record(s) in {name} ignored: their variant is gone or its "
+                     "files changed since the benchmark")
+    if bench.unusable:
+        notes.append(f"{bench.unusable} record(s) in {name} are not bench records and were skipped")
     baseline = {size: sorted(found, key=lambda b: b.throughput)[len(found) // 2] for size, found in baselines.items()}
-    return baseline, path.name
+    return baseline, name
 
 
 def _parity(manifest: Manifest, device: str, rows: dict[str, Row], notes: list[str]) -> None:
@@ -120,7 +109,7 @@ def _parity(manifest: Manifest, device: str, rows: dict[str, Row], notes: list[s
 
 
 def _eval(root: Path, manifest: Manifest, rows: dict[str, Row], notes: list[str]) -> EvalReport | None:
-    report = load_eval(root)
+    report = read_eval(root)
     if report is None:
         return None
     stale = 0

@@ -29,7 +29,7 @@ def metadata(classifier: Classifier, config: ServeConfig, batching: Batching) ->
         },
         "device": str(classifier.device),
         "engine": classifier.engine,
-        "parity": classifier.manifest.parity(variant, str(classifier.device)),
+        "parity": classifier.manifest.parity(variant, str(classifier.device)).model_dump(),
         "batching": asdict(batching) | {"max_queue_texts": config.max_queue},
         "limits": {"max_texts_per_request": config.limits.max_texts, "max_chars_per_text": config.limits.max_chars,
                    "max_body_bytes": config.limits.max_body_bytes},

@@ -6,11 +6,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from npuport.core.clock import utc_now
 from npuport.core.devices import Device
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.core.records import REPORTS_DIR, still_current, utc_now
+from npuport.core.reports.keep import still_current
+from npuport.core.reports.paths import reports_dir
 from npuport.validate.parity_report import write_reports
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import VariantValidation, Verdicts, custom_reference, golden_reference, validate_variant
@@ -47,7 +49,7 @@ def validate_artifacts(
     missing = sorted({v.precision for v in chosen} - set(profiles))
     if missing:
         raise InputError(f"no validation profile for precision {', '.join(missing)}")
-    report_dir = writable_directory(report_dir or root / REPORTS_DIR)  # before the run, not after it
+    report_dir = writable_directory(report_dir or reports_dir(root))  # before the run, not after it
     reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
     notify = reporter(progress)
     notify(total(len(chosen)))

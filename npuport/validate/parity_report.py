@@ -13,7 +13,8 @@ from typing import Any
 
 from npuport.core.files import write_text_atomic
 from npuport.core.manifest import Manifest, Platform
-from npuport.core.records import read_json_list, still_current, validation_paths
+from npuport.core.reports.keep import read_json_list, still_current
+from npuport.core.reports.paths import validation_paths
 
 REPORT_SCHEMA = "npuport.validation/1"
 

@@ -21,7 +21,7 @@ from npuport.core.corpus import load_corpus
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError, ManifestError
 from npuport.core.manifest import Manifest, Validation
-from npuport.core.records import bench_path
+from npuport.core.reports.paths import bench_path
 from npuport.model.source import load_source
 
 QUICK = {"batch_sizes": (1, 4), "max_batches": 2, "warmup": 1, "threads": 1}
@@ -76,7 +76,7 @@ def test_records_and_json_report(bert_copy: Path):
     assert verdicts["onnx-int8-dynamic"]["verdict"] == "passed" and verdicts["onnx-int8-dynamic"]["profile"] == "int8"
     assert verdicts["onnx-fp32-dynamic"]["verdict"] == "not validated"  # its only validation names other files
     assert verdicts["torchscript-fp32-static"]["verdict"] == "not validated"
-    assert run.records == records
+    assert [r.model_dump() for r in run.records] == records
 
 
 def test_later_runs_keep_unchanged_records_and_drop_stale_ones(bert_copy: Path):

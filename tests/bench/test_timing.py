@@ -34,7 +34,7 @@ def test_latency_stats_in_milliseconds():
     assert stats.p99_ms == pytest.approx(3.97)
     assert (stats.min_ms, stats.max_ms) == (pytest.approx(1.0), pytest.approx(4.0))
     assert stats.total_s == pytest.approx(0.010)
-    assert stats.as_dict()["p50_ms"] == stats.p50_ms
+    assert stats.model_dump()["p50_ms"] == stats.p50_ms
 
 
 def test_throughput_and_speedup():

@@ -10,7 +10,8 @@ import pytest
 
 from npuport.core.corpus import load_corpus
 from npuport.core.manifest import Manifest
-from npuport.core.records import EVAL_FILE, load_eval
+from npuport.core.reports.evaluation import read_eval
+from npuport.core.reports.paths import EVAL_FILE
 from npuport.evaluate.accuracy import EAGER_ID, evaluate
 from npuport.runtime import load
 
@@ -54,10 +55,10 @@ def test_eval_scores_variants_beside_the_eager_reference(bert_copy):
 def test_a_later_run_keeps_records_of_the_same_context(bert_copy):
     evaluate(bert_copy, variants=["onnx-int8-dynamic"])
     evaluate(bert_copy, variants=["onnx-fp16-dynamic"])
-    kept = load_eval(bert_copy)
+    kept = read_eval(bert_copy)
     assert kept is not None and [r.variant for r in kept.records] == [EAGER_ID, "onnx-fp16-dynamic", "onnx-int8-dynamic"]
     evaluate(bert_copy, variants=["onnx-fp16-dynamic"], threshold=0.3)  # another threshold: a new context
-    replaced = load_eval(bert_copy)
+    replaced = read_eval(bert_copy)
     assert replaced is not None and [r.variant for r in replaced.records] == [EAGER_ID, "onnx-fp16-dynamic"]
     assert replaced.threshold == "0.3"
 

@@ -21,6 +21,7 @@ from npuport.core.devices import CpuClass, cpu_class
 from npuport.core.errors import InputError, IntegrityError, ParityError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import Bucket, Manifest, Placement, Platform, Validation
+from npuport.core.reports.bench import BenchRecord
 from npuport.core.sums import check_sums, read_sums
 from npuport.package.atc import gear_script
 from npuport.package.bundle import build_package
@@ -321,11 +322,21 @@ def test_cpu_ranks_by_engine_speed_on_the_verdicts_class_and_skips_what_is_slowe
     assert verdict is not None and verdict.platform is not None
 
     def record(variant: str, end_to_end: float, engine: float, cpu: str) -> dict[str, object]:
-        timed = {"latency": {"p50_ms": 1.0, "p90_ms": 1.0, "p99_ms": 1.0}}
-        paired = lambda rate, ratio: timed | {"throughput": rate, "baseline": timed | {"throughput": rate / ratio},  # noqa: E731
-                                              "speedup": {"throughput": ratio}}
-        return {"variant": variant, "sha256": manifest.variant(variant).digest, "batch_size": 16, "cpu_class": cpu,
-                **paired(end_to_end * 10, end_to_end), "engine_only": paired(engine * 10, engine)}
+        latency = {"calls": 1, "mean_ms": 1.0, "p50_ms": 1.0, "p90_ms": 1.0, "p99_ms": 1.0, "min_ms": 1.0, "max_ms": 1.0,
+                   "total_s": 1e-3}
+        paired = lambda rate, ratio: {"latency": latency, "throughput": rate, "speedup": {"throughput": ratio},  # noqa: E731
+                                      "baseline": {"latency": latency, "throughput": rate / ratio}}
+        v = manifest.variant(variant)
+        return BenchRecord.model_validate({
+            "variant": variant, "sha256": v.digest, "format": v.format, "precision": v.precision, "shape": v.shape,
+            "device": "cpu", "engine": "onnxruntime", "bytes": v.load_bytes, "max_length": 128, "threads": 1,
+            "spinning": {}, "cpu_class": cpu, "loadavg_1min": [0.0, 0.0],
+            "first_call": {"verify_s": 0.1, "load_s": 0.1, "first_predict_s": 0.1},
+            "memory": {"method": "rss-delta", "mib": 1.0, "covers": "load"}, "parity": manifest.parity(v, "cpu"),
+            "batch_size": 16, "texts": 16, "calls": 1, **paired(end_to_end * 10, end_to_end),
+            "engine_only": paired(engine * 10, engine), "slower_than_baseline": engine < 1,
+            "created": "2026-01-01T00:00:00+00:00", "text_source": "bundled corpus (en)",
+            "run": "2026-01-01T00:00:00.000000+00:00"}).model_dump()
 
     here = verdict.platform.cpu_class
     records = [record("onnx-fp32-dynamic", 3.0, 1.2, here), record("onnx-int8-dynamic", 6.0, 0.8, here),

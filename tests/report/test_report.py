@@ -69,8 +69,8 @@ def test_report_from_eval_bench_and_validations(bert_copy):
     int8 = rows["onnx-int8-dynamic"]
     size, p50, rate, engine, ratio, parity, accuracy, f1, delta = int8
     assert size.endswith("MB") and float(p50) > 0 and float(rate.replace(",", "")) > 0 and ratio.endswith("×")
-    measured = next(r for r in bench.records if (r["variant"], r["batch_size"]) == ("onnx-int8-dynamic", 4))
-    assert engine.startswith(f"{measured['engine_only']['speedup']['throughput']:.2f}×")  # the record's own run
+    measured = next(r for r in bench.records if (r.variant, r.batch_size) == ("onnx-int8-dynamic", 4))
+    assert engine.startswith(f"{measured.engine_ratio:.2f}×")  # the record's own run
     assert parity == "passed (int8, cpu)" and 0 <= float(accuracy) <= 1 and 0 <= float(f1) <= 1
     assert re.fullmatch(r"[+-]\d\.\d{4}", delta)
     assert rows["torchscript-bf16-dynamic"][5] == "not validated"  # its record is for other files

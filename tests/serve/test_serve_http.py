@@ -316,7 +316,7 @@ def test_parity_verdict_counts_only_records_for_these_bytes_on_this_device(class
 
     def verdict(*records: Validation) -> dict[str, Any]:
         manifest = classifier.manifest.model_copy(update={"validations": list(records)})
-        return manifest.parity(classifier.variant, "cpu")
+        return manifest.parity(classifier.variant, "cpu").model_dump()
 
     assert verdict(record("0" * 64, "cpu", True), record(sha, "npu:0", True))["verdict"] == "not validated"
     passed = verdict(record(sha, "cpu", True), record("0" * 64, "cpu", False))

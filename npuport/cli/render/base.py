@@ -35,7 +35,7 @@ def announce(text: str) -> None:
 
 
 def size_mb(size: int) -> str:
-    from npuport.core.records import megabytes  # pydantic: not for `--help`
+    from npuport.core.sizes import megabytes
 
     return megabytes(size)
 

@@ -1,4 +1,4 @@
-"""Record keeping: where reports live, which earlier records still describe the current files, and reading reports
+"""Record keeping (npuport.core.reports): where reports live, which earlier records still describe the current files, and reading reports
 back as caches that are never trusted when damaged."""
 
 from __future__ import annotations
@@ -9,20 +9,22 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from npuport.core.clock import utc_now
 from npuport.core.manifest import ExportCheck, TensorSpec, Validation, Variant, VariantFile
-from npuport.core.records import (
+from npuport.core.reports.bench import read_bench
+from npuport.core.reports.evaluation import EvalReport, read_eval
+from npuport.core.reports.keep import read_json_list, still_current
+from npuport.core.reports.paths import (
     EVAL_FILE,
-    EvalReport,
     bench_devices,
     bench_path,
     device_slug,
-    load_eval,
-    megabytes,
-    read_json_list,
-    still_current,
-    utc_now,
+    doctor_stem,
+    report_page,
+    tradeoff_plot,
     validation_paths,
 )
+from npuport.core.sizes import megabytes
 
 
 def variant(variant_id: str, content: bytes) -> Variant:
@@ -80,6 +82,18 @@ def test_read_json_list_keeps_only_the_objects(tmp_path):
     assert read_json_list(path, "records") == [{"variant": "a"}, {"variant": "b"}]
 
 
+def test_read_bench_counts_what_is_not_a_bench_record(tmp_path):
+    assert read_bench(tmp_path, "cpu") is None  # never benchmarked
+    path = bench_path(tmp_path, "cpu")
+    path.parent.mkdir()
+    path.write_bytes(b"{truncated")
+    damaged = read_bench(tmp_path, "cpu")
+    assert damaged is not None and damaged.error and damaged.records == []
+    path.write_text(json.dumps({"records": [{"variant": FP32.id, "sha256": FP32.digest}, 3]}), encoding="utf-8")
+    partial = read_bench(tmp_path, "cpu")
+    assert partial is not None and partial.error is None and partial.records == [] and partial.unusable == 2
+
+
 # --- the reports/ layout ------------------------------------------------------------------------------------------
 
 def test_device_slug_and_report_paths(tmp_path):
@@ -89,6 +103,9 @@ def test_device_slug_and_report_paths(tmp_path):
     assert validation_paths(tmp_path, "cpu") == (tmp_path / "validation-cpu.json", tmp_path / "validation-cpu.md")
     assert bench_path(tmp_path, "npu:0") == tmp_path / "reports" / "bench-npu-0.json"
     assert bench_path(str(tmp_path), "cpu") == tmp_path / "reports" / "bench-cpu.json"  # type: ignore[arg-type]
+    assert doctor_stem(tmp_path, "onnx-fp16-dynamic", "npu:0") == tmp_path / "reports" / "doctor-onnx-fp16-dynamic-npu-0"
+    assert report_page(tmp_path, "html") == tmp_path / "reports" / "report.html"
+    assert tradeoff_plot(tmp_path) == tmp_path / "reports" / "tradeoff.png"
 
 
 def test_bench_devices_lists_the_cpu_first_then_by_name(tmp_path):
@@ -111,18 +128,18 @@ def _eval_report(**changes: object) -> EvalReport:
 
 
 def test_load_eval_reads_a_report_back_and_ignores_an_unusable_one(tmp_path):
-    assert load_eval(tmp_path) is None  # absent
+    assert read_eval(tmp_path) is None  # absent
     path = tmp_path / EVAL_FILE
     path.parent.mkdir()
     path.write_text(_eval_report().model_dump_json(), encoding="utf-8")
-    assert load_eval(tmp_path) == _eval_report()
+    assert read_eval(tmp_path) == _eval_report()
     assert _eval_report().context() == ("d", "0.5", "cpu", "eager-fp32")
     path.write_text(_eval_report(schema_version=2).model_dump_json(), encoding="utf-8")
-    assert load_eval(tmp_path) is None  # another schema
+    assert read_eval(tmp_path) is None  # another schema
     path.write_text('{"schema_version": 1}', encoding="utf-8")
-    assert load_eval(tmp_path) is None  # fields missing
+    assert read_eval(tmp_path) is None  # fields missing
     path.write_bytes(b"{truncated")
-    assert load_eval(tmp_path) is None
+    assert read_eval(tmp_path) is None
 
 
 # --- timestamps and sizes -------------------------------------------------------------------------------------------
