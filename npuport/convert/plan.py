@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
-from npuport.core.devices import DeployTarget
 from npuport.core.errors import ConversionError
 from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
 from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
+from npuport.core.targets import TARGETS
 
 ENGINES = ("onnxruntime", "openvino")  # who runs the ONNX variants (convert.engines builds the OpenVINO ones)
 
@@ -121,21 +121,12 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
     return plans
 
 
-# What `convert --target` builds: the variants `package --target` chooses between, each target's first choice and its
-# fallback (fp16 ONNX derives from the fp32 ONNX of its shape, so recording that one costs no second export).
-TARGET_MATRIX: dict[DeployTarget, tuple[tuple[Format, ...], tuple[Precision, ...], tuple[ShapeMode, ...]]] = {
-    "cpu": (("onnx",), ("fp32", "int8"), ("dynamic",)),
-    "ascend": (("onnx",), ("fp32", "fp16"), ("static",)),
-    "cuda": (("onnx",), ("fp32", "fp16"), ("dynamic",)),
-}
-
-
 def for_target(options: ConvertOptions, target: str) -> ConvertOptions:
-    """`options` with the formats, precisions and shapes `target` needs (they replace the ones given); for the cpu target
+    """`options` with the formats, precisions and shapes `target` builds (`core.targets`) (they replace the ones given); for the cpu target
     int8 is built for this machine's CPU class unless --cpu-class names another (it is validated here, on this class)."""
-    if target not in TARGET_MATRIX:
-        raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGET_MATRIX)}")
-    formats, precisions, shapes = TARGET_MATRIX[target]  # type: ignore[index]
+    if target not in TARGETS:
+        raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+    formats, precisions, shapes = TARGETS[target].matrix()  # type: ignore[index]
     cpu_class = options.cpu_class or (NATIVE if target == "cpu" else None)
     return replace(options, formats=formats, precisions=precisions, shapes=shapes, cpu_class=cpu_class)
 

@@ -11,20 +11,8 @@ from npuport.core.errors import ParityError
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.reports.bench import read_bench
 from npuport.core.reports.keep import still_current
+from npuport.core.targets import TARGETS
 from npuport.package.atc import atc_readable
-
-# Per target, (format, precision, shape) in order of preference and why the first present one is best there.
-_PREFERENCE: dict[DeployTarget, list[tuple[str, str, str, str]]] = {
-    "ascend": [("onnx", "fp16", "static", "static fp16 ONNX: ATC compiles its buckets into gears; the Cube units run fp16"),
-               ("onnx", "fp32", "static", "static fp32 ONNX (no static fp16 passed): ATC compiles it, kept in fp32")],
-    "cuda": [("onnx", "fp16", "dynamic", "fp16 dynamic ONNX: tensor cores run fp16, any batch and length"),
-             ("torchscript", "fp16", "dynamic", "fp16 dynamic TorchScript (no fp16 ONNX passed)"),
-             ("onnx", "fp32", "dynamic", "fp32 dynamic ONNX (no fp16 dynamic variant passed)")],
-    "cpu": [("onnx", "int8", "dynamic", "no bench records: int8 ONNX is the fastest CPU kernel family (VNNI or not), "
-                                        "a quarter of fp32's bytes"),
-            ("onnx", "fp32", "dynamic", "no bench records and no int8: fp32 dynamic ONNX, no padding to buckets"),
-            ("onnx", "fp32", "static", "no bench records and no dynamic ONNX: fp32 static ONNX")],
-}
 
 
 @dataclass(frozen=True)
@@ -57,11 +45,11 @@ def _best(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Var
             return fastest
         candidates = [v for v in candidates if v.id not in slower]
         skipped = f"; never chosen, slower than eager fp32: {', '.join(sorted(slower))}" if slower else ""
-    for fmt, precision, shape, why in _PREFERENCE[target]:
-        for variant in candidates:
-            if (variant.format, variant.precision, variant.shape) == (fmt, precision, shape):
-                return variant, why + skipped
-    wanted = ", ".join(f"{f}-{p}-{s}" for f, p, s, _ in _PREFERENCE[target])
+    found = TARGETS[target].best(candidates)
+    if found is not None:
+        variant, choice = found
+        return variant, (f"no bench records: {choice.why}" if target == "cpu" else choice.why) + skipped
+    wanted = ", ".join(c.name for c in TARGETS[target].choices)
     raise ParityError(f"nothing that passed on {device} suits --target {target} (wants one of {wanted}; "
                       f"passed: {', '.join(v.id for v in passed) or 'none'})")
 

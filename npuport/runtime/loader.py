@@ -17,11 +17,12 @@ from pathlib import Path
 
 from npuport.core.archive import unpacked
 from npuport.core.contents import check_package
-from npuport.core.devices import Device, DeviceType
+from npuport.core.devices import Device
 from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
 from npuport.core.extras import needs_extra
 from npuport.core.manifest import MANIFEST_NAME, Bucket, Manifest, TensorSpec, Variant
 from npuport.core.sums import SUMS_FILE, check_listed, find_sums
+from npuport.core.targets import BY_DEVICE
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.export_runner import ExportedProgramRunner
@@ -29,29 +30,6 @@ from npuport.runtime.openvino_runner import OpenVinoRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
-
-# Per device, the default variant when none is named: (format, precision, shape; None = any) and why.
-_DEFAULTS: dict[DeviceType, list[tuple[str | None, str | None, str | None, str]]] = {
-    "cpu": [
-        ("onnx", "fp32", "dynamic", "exact fp32, ONNX Runtime, no padding to buckets"),
-        (None, "fp32", None, "exact fp32 (no onnx-fp32-dynamic in these artifacts)"),
-        (None, None, None, "no fp32 variant in these artifacts"),
-    ],
-    "cuda": [
-        ("torchscript", "fp16", "dynamic", "TorchScript fp16 uses the GPU's half-precision units"),
-        ("torchscript", "fp16", None, "TorchScript fp16 uses the GPU's half-precision units"),
-        ("torchscript", "fp32", "dynamic", "no TorchScript fp16 variant in these artifacts"),
-        ("torchscript", "fp32", None, "no TorchScript fp16 variant in these artifacts"),
-        (None, None, None, "no TorchScript variant in these artifacts"),
-    ],
-    "npu": [  # Ascend compiles per input shape: static buckets bound how many shapes it sees
-        ("torchscript", "fp16", "static", "TorchScript fp16 in static buckets (one compiled graph per bucket)"),
-        ("torchscript", "fp16", None, "TorchScript fp16 (no static fp16 variant in these artifacts)"),
-        ("torchscript", "fp32", "static", "no TorchScript fp16 variant in these artifacts"),
-        ("torchscript", "fp32", None, "no TorchScript fp16 variant in these artifacts"),
-        (None, None, None, "no TorchScript variant in these artifacts"),
-    ],
-}
 
 
 def load(path: str | Path, variant: str | None = None, device: str = "cpu", threads: int | None = None) -> Classifier:
@@ -81,15 +59,13 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
 
 
 def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> tuple[Variant, str]:
-    """The named variant, or the device's default with the reason it was picked."""
+    """The named variant, or the device's default (`core.targets`) with the reason it was picked."""
     if variant is not None:
         return manifest.variant(variant), "asked for by name"
-    for fmt, precision, shape, reason in _DEFAULTS[device.type]:
-        for candidate in manifest.variants:
-            wanted = ((fmt, candidate.format), (precision, candidate.precision), (shape, candidate.shape))
-            if (candidate.engine is None or fmt is None) and all(want in (None, have) for want, have in wanted):
-                return candidate, f"default for {device.type}: {reason}"
-    raise ManifestError("the manifest lists no variants")
+    found = BY_DEVICE[device.type].default(manifest.variants)
+    if found is None:
+        raise ManifestError("the manifest lists no variants")
+    return found[0], f"default for {device.type}: {found[1]}"
 
 
 def effective_max_length(manifest: Manifest, variant: Variant) -> int:

@@ -147,13 +147,13 @@ def test_default_variant_follows_the_device_and_says_why(converted):
     manifest = converted("roberta").manifest
     chosen = {kind: choose_variant(manifest, None, Device(kind)) for kind in ("cpu", "cuda", "npu")}
     assert {kind: v.id for kind, (v, _) in chosen.items()} == {
-        "cpu": "onnx-fp32-dynamic", "cuda": "torchscript-fp16-dynamic", "npu": "torchscript-fp16-static"}
+        "cpu": "onnx-fp32-dynamic", "cuda": "onnx-fp16-dynamic", "npu": "onnx-fp16-static"}  # core.targets
     assert chosen["cpu"][1].startswith("default for cpu: ")
     torchscript_only = manifest.model_copy(update={"variants": [v for v in manifest.variants if v.format == "torchscript"]})
     assert choose_variant(torchscript_only, None, Device("cpu"))[0].id == "torchscript-fp32-dynamic"
     no_fp16 = manifest.model_copy(update={"variants": [v for v in manifest.variants if v.precision != "fp16"]})
     variant, because = choose_variant(no_fp16, None, Device("cuda"))
-    assert variant.id == "torchscript-fp32-dynamic" and "no TorchScript fp16" in because
+    assert variant.id == "onnx-fp32-dynamic" and "no fp16 dynamic variant" in because
     assert choose_variant(manifest, "onnx-int8-dynamic", Device("cpu"))[1] == "asked for by name"
     with load(converted("roberta").root) as classifier:
         assert classifier.variant_id == "onnx-fp32-dynamic"
@@ -252,11 +252,17 @@ def test_tampered_files_fail_the_load_of_what_uses_them(converted, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_fails_at_load_time(converted):
+    root = converted("roberta").root
+    with pytest.raises(BackendUnavailableError, match="--device cuda:0 with ONNX Runtime needs CUDAExecutionProvider"):
+        load(root, device="cuda")  # the default there: fp16 dynamic ONNX (core.targets)
     with pytest.raises(BackendUnavailableError, match="--device cuda is unavailable"):
-        load(converted("roberta").root, device="cuda")
+        load(root, "torchscript-fp16-dynamic", device="cuda")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch_npu") is not None, reason="torch_npu is installed")
 def test_npu_without_torch_npu_names_it(converted):
+    root = converted("roberta").root
+    with pytest.raises(BackendUnavailableError, match="--device npu:0 with ONNX Runtime needs CANNExecutionProvider"):
+        load(root, device="npu")  # the default there: fp16 static ONNX (core.targets)
     with pytest.raises(BackendUnavailableError, match="needs torch_npu, which is not installed"):
-        load(converted("roberta").root, device="npu")
+        load(root, "torchscript-fp16-static", device="npu")
