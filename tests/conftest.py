@@ -2,11 +2,14 @@
 the two views of those artifacts that tests in several directories share.
 
 Helper modules beside this file (cli_runner: the one way to run the CLI; serving: a real uvicorn server) are
-importable by name from any test, since pytest puts this directory on sys.path for it."""
+importable by name from any test, since pytest puts this directory on sys.path for it. The stand-in `atc`
+(package/fake_atc.py) is on PATH through the `atc_env` fixture."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,3 +65,14 @@ def bert_copy(converted: Callable[[str], ConvertResult], tmp_path: Path) -> Path
     """A private copy of the tiny bert's artifacts (without reports/) for a test that writes reports or edits the
     manifest, which the shared conversion must never see."""
     return Path(shutil.copytree(converted("bert").root, tmp_path / "bert", ignore=shutil.ignore_patterns("reports")))
+
+
+@pytest.fixture(scope="session")
+def atc_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment whose PATH finds the stand-in `atc` (package/fake_atc.py, run by this interpreter), with
+    SOC_VERSION set as the scripts require."""
+    bin_dir = tmp_path_factory.mktemp("atc-bin")
+    wrapper = bin_dir / "atc"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).parent / "package" / "fake_atc.py"}" "$@"\n')
+    wrapper.chmod(0o755)
+    return os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "SOC_VERSION": "Ascend310P3"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from npuport.core.atc import ATC_MAX_OPSET
 from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
 from npuport.core.errors import ConversionError
 from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
@@ -90,7 +91,7 @@ class ConvertOptions:
         if self.fuse not in FUSE_CHOICES:
             raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
-            raise ConversionError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads 11..18)")
+            raise ConversionError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads up to {ATC_MAX_OPSET})")
         if not self.buckets and self.gear_texts is None and "static" in self.shapes:
             raise ConversionError("static shapes need buckets: give --buckets BATCHxSEQ,… or --buckets auto --texts FILE")
 
@@ -123,9 +124,13 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
 
 def for_target(options: ConvertOptions, target: str) -> ConvertOptions:
     """`options` with the formats, precisions and shapes `target` builds (`core.targets`) (they replace the ones given); for the cpu target
-    int8 is built for this machine's CPU class unless --cpu-class names another (it is validated here, on this class)."""
+    int8 is built for this machine's CPU class unless --cpu-class names another (it is validated here, on this class);
+    for ascend the opset must be one ATC's ONNX parser reads (core.atc)."""
     if target not in TARGETS:
         raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+    if target == "ascend" and options.opset > ATC_MAX_OPSET:
+        raise ConversionError(f"--target ascend: opset {options.opset} is newer than ATC's ONNX parser reads "
+                              f"(up to {ATC_MAX_OPSET}); give --opset {ATC_MAX_OPSET} or lower")
     formats, precisions, shapes = TARGETS[target].matrix()  # type: ignore[index]
     cpu_class = options.cpu_class or (NATIVE if target == "cpu" else None)
     return replace(options, formats=formats, precisions=precisions, shapes=shapes, cpu_class=cpu_class)

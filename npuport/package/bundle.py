@@ -24,7 +24,7 @@ from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation,
 from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.reports.paths import REPORTS_DIR, reports_dir
 from npuport.core.sums import SUMS_FILE, hash_tree, write_sums
-from npuport.package.atc import atc_variants, keep_list, write_scripts
+from npuport.package.atc import atc_variants, keep_list, write_atc
 from npuport.package.deploy import Deployment, plan_deployment, write_deployment
 from npuport.package.readme import render_readme
 from npuport.package.targets import Decision, decide
@@ -133,13 +133,13 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
         model = final.name
         if triton:
             write_repository(staging, packaged, model, target)
-        keep = keep_list(manifest) if any(v.precision == "fp16" for v in atc_variants(packaged)) else None
+        keep = keep_list(manifest) if any(v.precision == "fp32" for v in atc_variants(packaged)) else None
         if keep is not None and not (staging / keep.path).is_file():  # its tuned variant did not ship: the list does
             _copy_verified(root, staging, keep)
-        atc = write_scripts(staging, packaged, keep.path if keep else None)
+        atc = [p.relative_to(staging) for p in write_atc(staging, packaged, keep.path if keep else None) if p.suffix == ".sh"]
         if deployment is not None:
             write_deployment(staging, deployment)
-        (staging / "README.md").write_text(render_readme(packaged, model, triton, [p.relative_to(staging) for p in atc],
+        (staging / "README.md").write_text(render_readme(packaged, model, triton, atc,
                                                          deployment), encoding="utf-8")
         packaged, known = _record_own_files(staging, packaged)
         packaged.save(staging)

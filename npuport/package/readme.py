@@ -65,12 +65,16 @@ def render_readme(manifest: Manifest, model: str, with_triton: bool, atc: list[P
     ]
     if atc:
         lines += ["", "## Ascend offline models (ATC)", "",
-                  "Static ONNX variants come with the ATC command lines that compile them to `.om`: `<variant>.sh`, one",
-                  "model per shape bucket, and `<variant>.gears.sh`, ONE model whose `--dynamic_dims` gears are the",
-                  "buckets. The precision mode is explicit (`must_keep_origin_dtype` for fp32, `force_fp16` for fp16, with",
-                  "`npuport tune`'s `--keep_dtype` list when there is one; ATC's default silently runs fp32 graphs in fp16).",
-                  "The `.om` files go to the folder given as argument (else `$OM_DIR`, else `<package>-om` beside the",
-                  "package), never into the package, so `npuport verify` keeps passing. Generated, not run, by npuport:", ""]
+                  "Static ONNX variants come with the ATC command lines that compile them to `.om`, and the model they",
+                  "compile: `atc/<variant>.onnx`, the variant's graph with its weights inside (ATC's reading of external",
+                  "weights is undocumented). `<variant>.sh` compiles one model per shape bucket; `<variant>.gears.sh`",
+                  "(two buckets or more) ONE model whose `--dynamic_dims` gears are the buckets. Both keep the graph's",
+                  "dtypes (`--precision_mode=must_keep_origin_dtype`; ATC's default, `force_fp16`, would silently run an",
+                  "fp32 graph in fp16): on a 310P, fp32 ops without an fp32 AI Core kernel then run on the AI CPU or fail",
+                  "to compile. Where `npuport tune` kept fp16-sensitive nodes in fp32, `<fp32 variant>.mixed[.gears].sh`",
+                  "compiles the fp32 graph with `force_fp16` and that `--keep_dtype` list. The `.om` files go to the",
+                  "folder given as argument (else `$OM_DIR`, else `<package>-om` beside the package), never into the",
+                  "package, so `npuport verify` keeps passing. Generated, not run, by npuport (no CANN toolkit here):", ""]
         lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()} [OM_DIR]`" for path in atc]
     if with_triton:
         lines += triton.readme_lines(manifest, model, info.device)

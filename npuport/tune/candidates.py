@@ -67,3 +67,17 @@ def fp16_kept(base: Path, out: Path, kept: list[str]) -> None:
         model.convert_float_to_float16(keep_io_types=True, node_block_list=kept)
     with atomic_path(out) as tmp:
         onnx.save_model(model.model, str(tmp))
+
+
+def floating_nodes(path: Path, names: list[str]) -> list[str]:
+    """Of `names`, the nodes of the graph at `path` with a floating-point input or output: what an ATC `--keep_dtype`
+    list may name (it keeps an op's dtype; an integer op, such as a Gather of shape dims, has no float dtype to keep)."""
+    import onnx
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE}
+    graph = model.graph
+    typed = {v.name: v.type.tensor_type.elem_type for v in [*graph.value_info, *graph.input, *graph.output]}
+    typed |= {t.name: t.data_type for t in graph.initializer}
+    floating = {node.name for node in graph.node if any(typed.get(t) in floats for t in [*node.input, *node.output])}
+    return [name for name in names if name in floating]

@@ -34,7 +34,7 @@ from npuport.doctor.probes import LOGITS
 from npuport.runtime.loader import runner_for
 from npuport.runtime.runner import Runner
 from npuport.tune.calibration import Feeds, calibration_texts, fingerprint
-from npuport.tune.candidates import CALIBRATIONS, fp16_kept, int8_qdq
+from npuport.tune.candidates import CALIBRATIONS, floating_nodes, fp16_kept, int8_qdq
 from npuport.tune.smoothing import ALPHAS, Smoothing, activation_ranges, choose_alpha, smooth
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import golden_reference, judge_file
@@ -247,7 +247,7 @@ class _Tuner:
         keep_list = None
         if precision == "fp16":
             keep_list = root / "tune" / f"{variant_id}.keep_dtype.cfg"
-            write_text_atomic(keep_list, "".join(f"{name}\n" for name in recipe.kept_fp32))
+            write_text_atomic(keep_list, "".join(f"{name}\n" for name in floating_nodes(candidate, recipe.kept_fp32)))
             recipe = recipe.model_copy(update={"keep_list": FileRecord.of(root, keep_list)})
         quantization = None
         if precision == "int8":

@@ -4,7 +4,6 @@ Triton configs satisfy Triton's own schema; ATC scripts are explicit. (Malicious
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -23,7 +22,7 @@ from npuport.core.files import sha256_file
 from npuport.core.manifest import Bucket, Manifest, Placement, Platform, Validation
 from npuport.core.reports.bench import BenchRecord
 from npuport.core.sums import check_sums, read_sums
-from npuport.package.atc import gear_script
+from npuport.package.atc import gear_script, routes
 from npuport.package.bundle import build_package
 from npuport.package.verify import platform_differences, verify_package
 from npuport.runtime import load
@@ -222,55 +221,51 @@ def test_atc_scripts_name_every_bucket_shape_and_an_explicit_precision(package):
     static = manifest.variant("onnx-fp16-static")
     scripts = {p.name: p for p in (package.directory / "atc").glob("*.sh")}
     assert sorted(scripts) == ["onnx-fp16-static.gears.sh", "onnx-fp16-static.sh"]
+    assert "atc/onnx-fp16-static.onnx" in read_sums(package.directory)  # the self-contained model ATC compiles
     text = scripts["onnx-fp16-static.sh"].read_text()
     for script in scripts.values():
         subprocess.run(["sh", "-n", str(script)], check=True)
     for bucket in static.buckets:
         shape = ";".join(f"{name}:{bucket.batch},{bucket.seq}" for name in manifest.source.input_names)
         assert f"--input_shape={shape}" in text
-    assert text.count(" --precision_mode=force_fp16 --output=") == len(static.buckets)
-    assert "--framework=5" in text and '--soc_version="$SOC_VERSION"' in text
+    assert text.count(" --precision_mode=must_keep_origin_dtype --output=") == len(static.buckets)
+    assert "--framework=5" in text and '--soc_version="$SOC_VERSION"' in text and "--model=atc/onnx-fp16-static.onnx" in text
     (gears,) = [line for line in scripts["onnx-fp16-static.gears.sh"].read_text().splitlines() if line.startswith("atc ")]
     names = manifest.source.input_names
     assert f"--input_shape={';'.join(f'{name}:-1,-1' for name in names)}" in gears
     want = ";".join(",".join(f"{b.batch},{b.seq}" for _ in names) for b in static.buckets)  # per gear: every input's dims
-    assert f"--dynamic_dims={want}" in gears and "--precision_mode=force_fp16" in gears and "--keep_dtype" not in gears
+    assert f"--dynamic_dims={want}" in gears and "--keep_dtype" not in gears
 
 
-def test_atc_writes_outside_the_package_and_verify_still_passes(package, tmp_path):  # type: ignore[no-untyped-def]
-    """A stand-in `atc` on PATH writes its --output file, as ATC does: the .om files land beside the package."""
+def test_atc_writes_outside_the_package_and_verify_still_passes(package, tmp_path, atc_env):  # type: ignore[no-untyped-def]
+    """The stand-in `atc` (fake_atc.py: ATC's documented grammar) accepts every script and writes its --output file,
+    as ATC does: the .om files land beside the package."""
     copy = Path(shutil.copytree(package.directory, tmp_path / "tiny-bert"))
-    (tmp_path / "bin").mkdir()
-    fake = tmp_path / "bin" / "atc"
-    fake.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in --output=*) out="${a#--output=}";; esac; done\n'
-                    'echo "$@" > "$out.om"\n')
-    fake.chmod(0o755)
-    env = os.environ | {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "SOC_VERSION": "Ascend310P3"}
     before = sorted(p.relative_to(copy) for p in copy.rglob("*"))
     for script in sorted((copy / "atc").glob("*.sh")):
-        subprocess.run(["sh", str(script)], env=env, check=True, cwd=tmp_path / "bin")
+        subprocess.run(["sh", str(script)], env=atc_env, check=True, cwd=tmp_path)
     buckets = Manifest.load(copy).variant("onnx-fp16-static").buckets
     assert sorted(p.name for p in (tmp_path / "tiny-bert-om").iterdir()) == sorted(
         ["fp16-static-gears.om"] + [f"fp16-static-{b.label}.om" for b in buckets])
     assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == before
     assert verify_package(copy).passed
     named = tmp_path / "elsewhere"
-    subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.gears.sh"), str(named)], env=env, check=True)
+    subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.gears.sh"), str(named)], env=atc_env, check=True)
     assert [p.name for p in named.iterdir()] == ["fp16-static-gears.om"]
-    inside = subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.sh"), str(copy / "om")], env=env,
+    inside = subprocess.run(["sh", str(copy / "atc" / "onnx-fp16-static.sh"), str(copy / "om")], env=atc_env,
                             capture_output=True, text=True)
     assert inside.returncode == 2 and "lies inside the package" in inside.stderr and not (copy / "om").exists()
 
 
-def test_gear_command_carries_the_keep_list_and_respects_atc_limits(package):  # type: ignore[no-untyped-def]
+def test_gear_scripts_respect_atc_limits(package):  # type: ignore[no-untyped-def]
     static = Manifest.load(package.directory).variant("onnx-fp16-static")
-    assert "--keep_dtype=tune/onnx-fp16-tuned.keep_dtype.cfg" in str(gear_script(static, "tune/onnx-fp16-tuned.keep_dtype.cfg"))
+    (route,) = routes(static, "tune/onnx-fp16-tuned.keep_dtype.cfg")  # an fp16 graph gets no keep-list: it would keep fp16
     many = static.model_copy(update={"buckets": [Bucket(batch=1, seq=8 * (i + 1)) for i in range(5)]})
     with pytest.warns(UserWarning, match="5 ATC gears"):
-        assert gear_script(many) is not None
+        assert gear_script(many, route) is not None
     too_many = static.model_copy(update={"buckets": [Bucket(batch=1, seq=8 * (i + 1)) for i in range(101)]})
     with pytest.warns(UserWarning, match="exceed ATC's limit of 100 gears"):
-        assert gear_script(too_many) is None
+        assert gear_script(too_many, route) is None
 
 
 def test_a_package_is_at_most_a_tenth_larger_than_the_distinct_files_it_ships(package):  # type: ignore[no-untyped-def]

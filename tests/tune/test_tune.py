@@ -4,6 +4,7 @@ nodes it kept in fp32 recorded, and fp16 writes an ATC keep-list naming exactly 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import onnx
 import pytest
@@ -11,6 +12,7 @@ from cli_runner import npuport  # type: ignore[import-not-found]
 
 from npuport.core.errors import ParityError
 from npuport.core.manifest import Manifest
+from npuport.package.bundle import build_package
 from npuport.tune.search import tune
 from npuport.validate.gate import validate_artifacts
 from npuport.validate.profiles import resolve_profiles
@@ -47,20 +49,34 @@ def test_a_failing_int8_becomes_a_passing_qdq_variant_with_its_kept_nodes_record
     assert run.passed  # the gate tune stopped at is the one validate applies
 
 
-def test_fp16_writes_the_nodes_it_kept_as_an_atc_keep_list(bert_copy):
+def test_fp16_writes_the_nodes_it_kept_as_an_atc_keep_list(bert_copy, atc_env, tmp_path):
     result = tune(bert_copy, "fp16", profiles=resolve_profiles(None, ["fp16.max_abs_error=0.0006"]))
     assert result.passed and result.kept and result.keep_list is not None
-    assert result.keep_list.read_text(encoding="utf-8").splitlines() == result.kept
     model = onnx.load(str(bert_copy / "onnx" / "fp16-tuned.onnx"))
+    listed = result.keep_list.read_text(encoding="utf-8").splitlines()  # the kept nodes that compute in floating point
+    ops = {n.name: n.op_type for n in model.graph.node}
+    assert listed == [name for name in result.kept if name in listed]
+    assert {ops[name] for name in result.kept if name not in listed} <= {"Gather"}  # shape-dim Gathers: no float dtype
     weights = {init.name: init.data_type for init in model.graph.initializer}
     kept_weighted = [n for n in model.graph.node if n.name in result.kept and n.op_type in ("MatMul", "Gemm")
                      and n.input[1] in weights]
     assert kept_weighted and all(weights[n.input[1]] == onnx.TensorProto.FLOAT for n in kept_weighted)  # fp32 compute
+    assert {n.name for n in kept_weighted} <= set(listed)
     converted = [n for n in model.graph.node if n.name not in result.kept and n.op_type == "MatMul" and n.input[1] in weights]
     assert converted and all(weights[n.input[1]] == onnx.TensorProto.FLOAT16 for n in converted)
     manifest = Manifest.load(bert_copy)
     assert manifest.variant("onnx-fp16-tuned").tuning.keep_list.path == "tune/onnx-fp16-tuned.keep_dtype.cfg"  # type: ignore[union-attr]
     manifest.verify_files(bert_copy)  # the keep-list is hashed like every other file
+    # The mixed ATC route: the fp32 static graph, force_fp16, and this list, which names ops that are fp32 there (the
+    # stand-in atc checks each name against the graph it compiles).
+    assert validate_artifacts(bert_copy, variants=["onnx-fp32-static"]).passed
+    package = build_package(bert_copy, tmp_path / "ascend", variants=["onnx-fp32-static"], archive=False).directory
+    mixed = package / "atc" / "onnx-fp32-static.mixed.gears.sh"
+    assert "--precision_mode=force_fp16 --keep_dtype=tune/onnx-fp16-tuned.keep_dtype.cfg" in mixed.read_text()
+    for script in sorted((package / "atc").glob("*.sh")):
+        done = subprocess.run(["sh", str(script), str(tmp_path / "om")], env=atc_env, capture_output=True, text=True)
+        assert done.returncode == 0, (script.name, done.stderr)
+    assert json.loads((tmp_path / "om" / "fp32-mixed-static-gears.om").read_text())["keep_dtype"] == listed
 
 
 def test_a_profile_nothing_can_meet_is_one_clear_failure(bert_copy):
