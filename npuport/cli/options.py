@@ -48,6 +48,8 @@ CpuClassOpt = Annotated[str | None, typer.Option("--cpu-class", help="The CPU cl
                                                  "--target cpu.")]
 ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
                                                                      "benchmarked there).")]
+OmOpt = Annotated[Path | None, typer.Option("--om", help="With --device npu: run the .om files the package's atc/ scripts "
+                                          "wrote to this folder (through ACL: ais_bench), not the ONNX files.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "
                                                                   "core; serve leaves one to HTTP).")]
 def _spin(value: bool) -> bool:

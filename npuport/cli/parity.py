@@ -16,6 +16,7 @@ from npuport.cli.options import (
     DeviceOpt,
     Int8WeightsOpt,
     JsonOpt,
+    OmOpt,
     PackagePath,
     SpinOpt,
     TextsOpt,
@@ -54,8 +55,8 @@ def validate(
 
 
 @handle_errors
-def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: VariantsOpt = None, threads: ThreadsOpt = None,
-           spin: SpinOpt = False, as_json: JsonOpt = False) -> None:
+def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: VariantsOpt = None, om: OmOpt = None,
+           threads: ThreadsOpt = None, spin: SpinOpt = False, as_json: JsonOpt = False) -> None:
     """On the target machine: check every hash, replay the golden inputs, compare with the stored reference.
 
     Every file is checked; a variant this machine cannot run (TorchScript without torch, a missing device) is listed
@@ -64,7 +65,7 @@ def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: Varia
     from npuport.package.verify import verify_package
 
     with ProgressBar("verifying", quiet=as_json) as progress:
-        result = verify_package(package_path, device, threads, progress=progress, variants=variants or None)
+        result = verify_package(package_path, device, threads, progress=progress, variants=variants or None, om=om)
     render.verification(result, package_path, as_json)
     result.raise_if_failed()
 

@@ -14,6 +14,7 @@ from npuport.cli.options import (
     DeviceOpt,
     JsonOpt,
     Loadable,
+    OmOpt,
     SpinOpt,
     TextsOrFileOpt,
     ThreadsOpt,
@@ -30,6 +31,7 @@ def predict(
     texts: TextsOrFileOpt = None,
     variant: VariantOpt = None,
     device: DeviceOpt = "cpu",
+    om: OmOpt = None,
     threshold: ThresholdOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
     batch_size: BatchSizeOpt = 16,
@@ -46,7 +48,7 @@ def predict(
 
     chosen = gather_texts(text, texts)
     thresholds = parse_threshold(threshold) if threshold is not None else None
-    with load(artifacts, variant, device, threads) as classifier, ProgressBar("classifying", quiet=texts is None) as progress:
+    with load(artifacts, variant, device, threads, om) as classifier, ProgressBar("classifying", quiet=texts is None) as progress:
         predictions = classifier.predict(chosen, thresholds, top_k, batch_size, progress=progress)
     render.predictions(classifier.describe(), classifier.max_length, predictions, as_json)
 
@@ -56,6 +58,7 @@ def serve(
     path: Annotated[Path, typer.Argument(help="A package (`npuport package`) or an artifacts directory.")],
     variant: VariantOpt = None,
     device: DeviceOpt = "cpu",
+    om: OmOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,
     grpc_port: Annotated[int | None, typer.Option("--grpc-port", help="Also serve the Open Inference Protocol v2 over "
@@ -81,4 +84,4 @@ def serve(
 
     config = ServeConfig(max_batch_size, max_wait_ms, max_queue, Limits(max_texts, max_chars),
                          timeouts=Timeouts(drain_s=drain_timeout))
-    run_server(path, variant, device, threads, host, port, config, grpc_port, access_log, announce=render.announce)
+    run_server(path, variant, device, threads, host, port, config, grpc_port, access_log, announce=render.announce, om=om)

@@ -29,7 +29,10 @@ from pathlib import Path
 from npuport.core.atc import ATC_DIR, ATC_MAX_OPSET, MAX_GEARS, MIN_GEARS, MIXED, atc_model, om_stem
 from npuport.core.buckets import DEFAULT_MAX_GEARS
 from npuport.core.errors import ManifestError
+from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Bucket, FileRecord, Manifest, Variant
+from npuport.model.tokenizer import TextEncoder, saved_tokenizer
+from npuport.package.compare import compare_script, write_inputs
 from npuport.package.selfcontained import write_self_contained
 
 EXACT_MODE = "must_keep_origin_dtype"
@@ -46,8 +49,9 @@ class Route:
     why: str
     keep: str | None = None
 
-    def script(self, variant: Variant, gears: bool) -> str:
-        return f"{variant.id}{'.' + self.name if self.name else ''}{'.gears' if gears else ''}.sh"
+    def script(self, variant: Variant, kind: str = "") -> str:
+        """`kind`: "" (one command per bucket), "gears" or "compare" (package.compare)."""
+        return ".".join(part for part in (variant.id, self.name, kind, "sh") if part)
 
 
 def atc_readable(variant: Variant) -> bool:
@@ -112,7 +116,7 @@ def _command(variant: Variant, route: Route, output: str, shape: str, extra: tup
 
 def atc_script(variant: Variant, route: Route) -> str:
     """One `atc` command per bucket, each compiling the graph at that bucket's fixed shape."""
-    lines = _header(variant, route, route.script(variant, False), "one per shape bucket") + _PREAMBLE
+    lines = _header(variant, route, route.script(variant), "one per shape bucket") + _PREAMBLE
     for bucket in variant.buckets:
         inputs, _ = variant.specs_at(bucket)
         shape = ";".join(f"{s.name}:{','.join(str(d) for d in s.shape)}" for s in inputs)
@@ -137,7 +141,7 @@ def gear_script(variant: Variant, route: Route) -> str | None:
     shape = ";".join(f"{s.name}:{','.join('-1' if isinstance(d, str) else str(d) for d in s.shape)}" for s in variant.inputs)
     dims = ";".join(_gear(variant, bucket) for bucket in buckets)
     what = f"ONE model with {len(buckets)} shape gears ({', '.join(map(str, buckets))})"
-    lines = _header(variant, route, route.script(variant, True), what) + _PREAMBLE
+    lines = _header(variant, route, route.script(variant, "gears"), what) + _PREAMBLE
     lines.append(_command(variant, route, om_stem(variant, None, route.name), shape, (f"--dynamic_dims={dims}",)))
     return "\n".join(lines) + "\n"
 
@@ -148,9 +152,13 @@ def _gear(variant: Variant, bucket: Bucket) -> str:
 
 
 def write_atc(package: Path, manifest: Manifest, keep: str | None = None) -> list[Path]:
-    """Per ATC-readable variant of the package at `package`: its self-contained ATC model and its scripts. `keep`: the
-    package-relative path of tune's keep-list, if it ships one. A variant too large for one protobuf file gets none
-    (warned): ATC would have to read its external weights."""
+    """Per ATC-readable variant of the package at `package`: its self-contained ATC model, its scripts, the msit
+    comparison of each route and the golden token ids it reads (package.compare). `keep`: the package-relative path of
+    tune's keep-list, if it ships one. A variant too large for one protobuf file gets none (warned): ATC would have to
+    read its external weights."""
+    golden = GoldenInputs.load(package / manifest.golden.inputs.path)
+    pad_token_id = TextEncoder(saved_tokenizer(package, manifest), manifest.source.input_names,
+                               manifest.source.max_length).pad_token_id
     written = []
     for variant in atc_variants(manifest):
         weights = package / variant.weights.path if variant.weights is not None else None
@@ -160,13 +168,15 @@ def write_atc(package: Path, manifest: Manifest, keep: str | None = None) -> lis
         except ManifestError as exc:
             warnings.warn(f"{variant.id}: no ATC model or scripts: {exc}", stacklevel=2)
             continue
-        written.append(package / atc_model(variant))
+        written += [package / atc_model(variant), *write_inputs(package, variant, golden, pad_token_id)]
         for route in routes(variant, keep):
-            for gears, text in ((False, atc_script(variant, route)), (True, gear_script(variant, route))):
+            texts = {"": atc_script(variant, route), "gears": gear_script(variant, route),
+                     "compare": compare_script(variant, route.name, _PREAMBLE)}
+            for kind, text in texts.items():
                 if text is None:
                     continue
-                path = package / ATC_DIR / route.script(variant, gears)
+                path = package / ATC_DIR / route.script(variant, kind)
                 path.write_text(text, encoding="utf-8")
                 path.chmod(0o755)
                 written.append(path)
-    return written
+    return sorted(set(written))

@@ -75,7 +75,16 @@ def render_readme(manifest: Manifest, model: str, with_triton: bool, atc: list[P
                   "compiles the fp32 graph with `force_fp16` and that `--keep_dtype` list. The `.om` files go to the",
                   "folder given as argument (else `$OM_DIR`, else `<package>-om` beside the package), never into the",
                   "package, so `npuport verify` keeps passing. Generated, not run, by npuport (no CANN toolkit here):", ""]
-        lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()} [OM_DIR]`" for path in atc]
+        compile_scripts = [path for path in atc if not path.name.endswith(".compare.sh")]
+        lines += [f"- `SOC_VERSION=Ascend910B3 sh {path.as_posix()} [OM_DIR]`" for path in compile_scripts]
+        lines += ["", "Then, on the NPU machine (ais_bench: `pip install msit && msit install benchmark`):", "",
+                  "- `npuport verify . --device npu --om OM_DIR` replays the golden inputs through the compiled `.om`",
+                  "  files (the gears model if there, else one per bucket; each batch padded to an exact gear) against",
+                  "  the stored reference: what ships is what is verified.",
+                  *[f"- `sh {path.as_posix()} [OM_DIR] [INPUT_DIR]`: `msit debug compare` of each `.om` with the ONNX "
+                    "it was compiled from, op by op, on `atc/inputs/<bucket>/<input>.bin` (golden token ids, raw int64; "
+                    "put your own texts' ids there)." for path in atc if path.name.endswith(".compare.sh")],
+                  "", "Not run by npuport on Ascend hardware: checked against stand-ins of `atc`, ACL and msit."]
     if with_triton:
         lines += triton.readme_lines(manifest, model, info.device)
     if deployment is not None:

@@ -101,8 +101,11 @@ def package_profiles(manifest: Manifest) -> dict[str, Profile]:
 def verify_package(
     path: str | Path, device: str = "cpu", threads: int | None = None, progress: Progress | None = None,
     variants: list[str] | tuple[str, ...] | None = None,
+    om: str | Path | None = None,
 ) -> VerifyResult:
-    """Verify a package directory or .tar.gz on `device`: every file, then `variants` (default: all) replayed."""
+    """Verify a package directory or .tar.gz on `device`: every file, then `variants` (default: all) replayed;
+    with `om` (npu), the `.om` files the package's ATC scripts wrote to that folder instead of the ONNX files (what
+    `--target ascend` ships is what runs)."""
     source = Path(path)
     package = unpacked(source)
     if not (package / MANIFEST_NAME).is_file():
@@ -125,7 +128,7 @@ def verify_package(
         with step(notify, variant.id):
             try:
                 results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision],
-                                                reference, threads))
+                                                reference, threads, Path(om) if om is not None else None))
             except BackendUnavailableError as exc:  # its engine or device is missing here: said, never skipped silently
                 left_out.append(NotReplayed(variant.id, str(exc)))
     if not results:

@@ -22,6 +22,7 @@ from npuport.core.progress import Progress, done, reporter, total
 from npuport.core.texts import check_texts
 from npuport.model.tokenizer import TextEncoder
 from npuport.runtime.execute import run_chunks
+from npuport.runtime.om_runner import OM_PRECISION_MODE, OmRunner, installed_version
 from npuport.runtime.openvino_runner import OpenVinoRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
@@ -80,6 +81,8 @@ class Classifier:
         runners = list(dict.fromkeys(self._runners.values()))
         if isinstance(runners[0], OpenVinoRunner):
             return runners[0].engine
+        if isinstance(runners[0], OmRunner):
+            return f"ACL via ais_bench ({'; '.join(r.compiled for r in runners)})"  # type: ignore[attr-defined]
         sessions = self._sessions
         if sessions:
             return f"onnxruntime ({', '.join(dict.fromkeys(p for r in sessions for p in r.providers))})"
@@ -96,6 +99,9 @@ class Classifier:
         import sys
 
         cpu = cpu_class()
+        if isinstance(next(iter(self._runners.values())), OmRunner):
+            return Platform(cpu_class=cpu.name, cpu_features=list(cpu.features), engine=self.engine,
+                            versions={"ais_bench": installed_version("ais_bench")}, precision_mode=OM_PRECISION_MODE)
         libraries = (self.variant.engine or "onnxruntime",) if self.variant.format == "onnx" else ("torch", "torch_npu")
         versions = {name: str(getattr(sys.modules[name], "__version__", "unknown")) for name in libraries if name in sys.modules}
         sessions = self._sessions

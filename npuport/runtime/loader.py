@@ -7,8 +7,9 @@ SHA256SUMS too, each file hashed once — and that the tokenizer's folder holds 
 Files load never reads (other variants, README, labels.json, reports, triton/, atc/) are `npuport verify`'s to check.
 
 The device is explicit and activated here, so a missing accelerator fails at load time with a
-BackendUnavailableError naming what is missing — never a silent CPU fallback. The npu path (torch_npu,
-CANNExecutionProvider) follows their documented APIs but has NOT been run on Ascend hardware by this project.
+BackendUnavailableError naming what is missing — never a silent CPU fallback. The npu paths (torch_npu,
+CANNExecutionProvider, and with `om` the `.om` files ATC compiled, through ACL: runtime.om_runner) follow their
+documented APIs but have NOT been run on Ascend hardware by this project.
 """
 
 from __future__ import annotations
@@ -26,17 +27,20 @@ from npuport.core.targets import BY_DEVICE
 from npuport.model.tokenizer import TextEncoder, saved_tokenizer
 from npuport.runtime.classifier import Classifier
 from npuport.runtime.export_runner import ExportedProgramRunner
+from npuport.runtime.om_runner import om_default, om_runners
 from npuport.runtime.openvino_runner import OpenVinoRunner
 from npuport.runtime.ort_runner import OrtRunner
 from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
 
 
-def load(path: str | Path, variant: str | None = None, device: str = "cpu", threads: int | None = None) -> Classifier:
+def load(path: str | Path, variant: str | None = None, device: str = "cpu", threads: int | None = None,
+         om: str | Path | None = None) -> Classifier:
     """Verify, then load `variant` (default: chosen for the device, see `classifier.chosen_because`) on `device`.
 
     `threads` sets ONNX Runtime's intra-op threads (default: every core); torch's thread pool is
-    process-wide and left as it is.
+    process-wide and left as it is. `om`: the folder the package's ATC scripts wrote their `.om` files to: on an NPU
+    the variant then runs as compiled, through ACL (runtime.om_runner), not its ONNX file.
     """
     target = Device.parse(device)
     if threads is not None and threads < 1:
@@ -50,10 +54,11 @@ def load(path: str | Path, variant: str | None = None, device: str = "cpu", thre
         raise IntegrityError(f"{root} is a package (its manifest says so) without its {SUMS_FILE}: refusing to trust it")
     if listed is not None:
         check_package(root, manifest, listed)
-    chosen, because = choose_variant(manifest, variant, target)
+    chosen, because = om_default(manifest, Path(om)) if om is not None and variant is None else \
+        choose_variant(manifest, variant, target)
     manifest.verify_files(root, [chosen], listed)
     encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, effective_max_length(manifest, chosen))
-    runners = _runners(root, chosen, target, threads)
+    runners = om_runners(Path(om), chosen, target) if om is not None else _runners(root, chosen, target, threads)
     _activate(list(dict.fromkeys(runners.values())))
     return Classifier(manifest, chosen, target, runners, encoder, because)
 

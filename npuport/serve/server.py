@@ -66,6 +66,7 @@ def serve(
     grpc_port: int | None = None,
     access_log: bool = False,
     announce: Callable[[str], None] = print,
+    om: Path | None = None,
 ) -> None:
     """Load `path` (artifacts or package), listen on host:port (and with `grpc_port`, gRPC on host:grpc_port) and
     serve until SIGTERM / Ctrl+C."""
@@ -79,7 +80,7 @@ def serve(
 
     if threads is None:
         threads = serving_threads()
-    with load(path, variant, device, threads) as classifier:
+    with load(path, variant, device, threads, om) as classifier:
         app = create_app(classifier, config)
         served = app.state.served
         sock = bind(host, port)

@@ -7,8 +7,10 @@ import json
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
@@ -18,8 +20,10 @@ from npuport.cli import app
 from npuport.convert.plan import ConvertOptions, for_target
 from npuport.core.atc import atc_model
 from npuport.core.errors import ConversionError
+from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Manifest
 from npuport.package.atc import atc_script, gear_script, routes, write_atc
+from npuport.package.compare import golden_feed
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,11 @@ def _command(script: Path, om_dir: Path) -> list[str]:
 def test_every_script_is_accepted_and_compiles_the_self_contained_model_at_each_bucket(atc_dir, atc_env, tmp_path):  # type: ignore[no-untyped-def]
     root, written = atc_dir
     manifest = Manifest.load(root)
-    assert sorted(p.relative_to(root).as_posix() for p in written) == [
-        "atc/onnx-fp16-static.gears.sh", "atc/onnx-fp16-static.onnx", "atc/onnx-fp16-static.sh",
-        "atc/onnx-fp32-static.gears.sh", "atc/onnx-fp32-static.onnx", "atc/onnx-fp32-static.sh"]
-    for script in (p for p in written if p.suffix == ".sh"):
+    assert sorted(p.relative_to(root).as_posix() for p in written if p.suffix != ".bin") == [
+        "atc/onnx-fp16-static.compare.sh", "atc/onnx-fp16-static.gears.sh", "atc/onnx-fp16-static.onnx",
+        "atc/onnx-fp16-static.sh", "atc/onnx-fp32-static.compare.sh", "atc/onnx-fp32-static.gears.sh",
+        "atc/onnx-fp32-static.onnx", "atc/onnx-fp32-static.sh"]
+    for script in (p for p in written if p.suffix == ".sh" and not p.name.endswith(".compare.sh")):
         done = _run(script, atc_env, str(tmp_path))
         assert done.returncode == 0, done.stderr
         assert "must_keep_origin_dtype" in script.read_text() and "AI CPU" in script.read_text()
@@ -137,3 +142,35 @@ def test_target_ascend_refuses_an_opset_atc_cannot_parse(tiny_model, tmp_path): 
                                    "--opset", "19"])
     assert cli.exit_code == ConversionError.exit_code and not (tmp_path / "out").exists()
     assert cli.output.strip().splitlines()[-1].startswith("error: --target ascend: opset 19")
+
+
+def test_the_msit_comparison_reads_the_golden_token_ids_at_each_bucket_shape(atc_dir, atc_env, tmp_path):  # type: ignore[no-untyped-def]
+    """The compare script run with a stand-in `msit` that records its arguments: for every bucket one `debug compare`
+    of the ATC model with that bucket's .om (else the gears model), one .bin per input holding exactly the int64
+    golden rows at the `-is` shape (what msit's np.fromfile reads back)."""
+    root, _ = atc_dir
+    manifest = Manifest.load(root)
+    variant = manifest.variant("onnx-fp32-static")
+    calls = tmp_path / "calls.jsonl"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "msit").write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import json, sys; '
+                                           f"open('{calls}', 'a').write(json.dumps(sys.argv[1:]) + chr(10))\" \"$@\"\n")
+    (tmp_path / "bin" / "msit").chmod(0o755)
+    env = atc_env | {"PATH": f"{tmp_path / 'bin'}:{atc_env['PATH']}"}
+    om = tmp_path / "om"
+    assert _run(root / "atc" / "onnx-fp32-static.gears.sh", env, str(om)).returncode == 0
+    done = _run(root / "atc" / "onnx-fp32-static.compare.sh", env, str(om))
+    assert done.returncode == 0, done.stderr
+    runs = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert len(runs) == len(variant.buckets)
+    golden = GoldenInputs.load(root / manifest.golden.inputs.path)
+    for bucket, args in zip(variant.buckets, runs):
+        flags = dict(zip(args[2::2], args[3::2]))
+        assert args[:2] == ["debug", "compare"] and flags["-gm"] == atc_model(variant)
+        assert flags["-om"] == str(om / "fp32-static-gears.om") and Path(flags["-o"]).name == bucket.label
+        shapes = [part.split(":") for part in flags["-is"].split(";")]
+        assert [name for name, _ in shapes] == [s.name for s in variant.inputs]
+        expected = golden_feed(golden, bucket, 0)
+        for (name, dims), path in zip(shapes, flags["-i"].split(",")):
+            read = np.fromfile(path, dtype=np.int64).reshape([int(d) for d in dims.split(",")])
+            assert read.shape == (bucket.batch, bucket.seq) and np.array_equal(read, expected[name]), name

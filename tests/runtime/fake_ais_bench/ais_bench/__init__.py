@@ -1,0 +1,1 @@
+"""Stand-in for msit's ais_bench (see infer/interface.py)."""
