@@ -29,6 +29,7 @@ from npuport.package.deploy import Deployment, plan_deployment, write_deployment
 from npuport.package.readme import render_readme
 from npuport.package.targets import Decision, decide
 from npuport.package.triton import seal_repository, write_repository
+from npuport.validate.parity_report import report_failures
 
 LABELS_FILE = "labels.json"  # for the receiving engineer; the manifest stays the source of truth
 
@@ -175,7 +176,9 @@ def _copy_verified(root: Path, staging: Path, record: FileRecord) -> None:
 
 
 def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[str, dict]:
-    """Per precision, the limits the packaged variants passed (read from their reports), so verify applies the same."""
+    """Per precision, the limits the packaged variants passed (read from their reports), so verify applies the same.
+    Each verdict is re-judged from its report's figures: a `passed` edited into the manifest (or into the report's
+    flags) by hand does not ship."""
     profiles: dict[str, dict] = {}
     for variant, record in selected:
         path = root / record.report
@@ -183,9 +186,15 @@ def _profiles(root: Path, selected: list[tuple[Variant, Validation]]) -> dict[st
             raise ParityError(f"the validation report {record.report} of {variant.id} is missing from {root}")
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))["variants"]
-            entry = next(e for e in entries if e["variant"] == variant.id and e["sha256"] == variant.digest)
-        except (KeyError, StopIteration, json.JSONDecodeError, UnicodeDecodeError, TypeError):
-            raise ParityError(f"the validation report {record.report} has no entry for {variant.id} with its current files") from None
+            entry = next(e for e in entries if e["variant"] == variant.id and e["sha256"] == variant.digest
+                         and e["device"] == record.device)
+            failures = report_failures(entry)
+        except (KeyError, StopIteration, json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError):
+            raise ParityError(f"the validation report {record.report} has no entry for {variant.id} with its current "
+                              f"files on {record.device}") from None
+        if failures:
+            raise ParityError(f"{variant.id}: its verdict says passed, but the figures in {record.report} fail its "
+                              f"{record.profile} profile: {'; '.join(failures)}. Validate it again")
         limits = entry["profile"]
         if profiles.setdefault(variant.precision, limits) != limits:
             raise ParityError(f"{variant.precision} variants were validated under different profiles; "

@@ -15,6 +15,8 @@ from npuport.core.files import write_text_atomic
 from npuport.core.manifest import Manifest, Platform
 from npuport.core.reports.keep import read_json_list, still_current
 from npuport.core.reports.paths import validation_paths
+from npuport.validate.metrics import Comparison
+from npuport.validate.profiles import Profile
 
 REPORT_SCHEMA = "npuport.validation/1"
 
@@ -35,6 +37,14 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("flips real/borderline", "", "flips"),
     ("smallest passing atol", "smallest_passing_atol", "{:.2e}"),
 ]
+
+
+def report_failures(entry: dict[str, Any]) -> list[str]:
+    """An entry's verdict re-judged from its measured figures under its recorded limits, never its stored `passed`
+    flags: each failing check, described (empty: it passes). `package` judges what it ships with it."""
+    profile = Profile(**entry["profile"])
+    comparison = Comparison(**entry["end_to_end"]["probabilities"])
+    return [check.describe() for check in profile.checks(comparison) if not check.passed]
 
 
 def merge_entries(json_path: Path, manifest: Manifest, new: list[dict[str, Any]]) -> list[dict[str, Any]]:

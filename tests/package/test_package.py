@@ -89,6 +89,22 @@ def test_a_failed_validation_is_not_packaged(converted, tmp_path):  # type: igno
     done = [e["label"] for e in events if e["event"] == "done"]
     assert events[0] == {"event": "total", "steps": len(done)}
     assert set(done) == {f.path for f in Manifest.load(tmp_path / "p").all_files()} | {"SHA256SUMS"}
+    # the failed int8 verdict edited to `passed` by hand (then its report's flags too): its report's figures decide
+    manifest = json.loads((root / "manifest.json").read_text())
+    for record in manifest["validations"]:
+        record["passed"] = True
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    refused = r"onnx-int8-dynamic: its verdict says passed, but the figures in reports/validation-cpu.json fail its int8 profile: max abs error"
+    for edit_report in (False, True):
+        if edit_report:
+            report = json.loads((root / "reports/validation-cpu.json").read_text())
+            report["passed"] = True
+            for entry in report["variants"]:
+                entry.update(passed=True, failures=[], checks=[c | {"passed": True} for c in entry["checks"]])
+            (root / "reports/validation-cpu.json").write_text(json.dumps(report))
+        with pytest.raises(ParityError, match=refused):
+            build_package(root, tmp_path / "forged")
+        assert not (tmp_path / "forged").exists()
 
 
 def test_verify_passes_on_the_untouched_package_dir_and_archive(package):  # type: ignore[no-untyped-def]
