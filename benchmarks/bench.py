@@ -27,6 +27,7 @@ from rich.table import Table
 
 from npuport.bench import BenchOptions, bench_artifacts
 from npuport.cli.render import bench_table
+from npuport.core.devices import CPU
 from npuport.core.errors import NpuportError
 from npuport.core.manifest import Manifest
 from npuport.core.reports.bench import BenchRecord
@@ -62,7 +63,7 @@ def validate_missing(root: Path, variants: tuple[str, ...], threads: int | None,
     missing = [v for v in variants if manifest.verdict(manifest.variant(v), "cpu") is None]
     if missing:
         console.print(f"validating {', '.join(missing)} in {root} on cpu …")
-        validate_artifacts(root, "cpu", missing, threads=threads)
+        validate_artifacts(root, CPU, missing, threads=threads)
 
 
 def fastest(records: list[BenchRecord], target: Target) -> BenchRecord | None:

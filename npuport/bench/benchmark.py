@@ -29,7 +29,7 @@ from npuport.bench.baseline import HandWrittenBaseline
 from npuport.bench.timing import latency_stats, speedup, throughput
 from npuport.core.clock import utc_now, utc_now_precise
 from npuport.core.corpus import language_of, load_corpus
-from npuport.core.devices import Device, cpu_class
+from npuport.core.devices import CPU, Device, cpu_class
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.memory import MemoryProbe, release_memory
@@ -45,7 +45,7 @@ BLOCKS = 8  # blocks per pass over the texts, alternating baseline and variant
 
 @dataclass(frozen=True)
 class BenchOptions:
-    device: str = "cpu"
+    device: Device = CPU
     variants: tuple[str, ...] = ()  # empty: every variant in the manifest
     batch_sizes: tuple[int, ...] = (1, 16)
     texts_file: Path | None = None  # default: the bundled corpus in the model's language
@@ -185,7 +185,7 @@ def bench_artifacts(path: str | Path, options: BenchOptions | None = None, progr
     notify = reporter(progress)
     root = Path(path)
     manifest = Manifest.load(root)
-    device = Device.parse(options.device)
+    device = options.device
     chosen = [manifest.variant(v) for v in options.variants] if options.variants else list(manifest.variants)
     threads = pin_threads(options.threads)
     if options.texts_file is not None:
@@ -257,7 +257,7 @@ def _bench_variant(root: Path, manifest: Manifest, variant: Variant, device: Dev
     probe = MemoryProbe().start()
     verify = _timed(lambda: [record.verify(root) for record in {r.path: r for r in variant.files}.values()])
     started = time.perf_counter()
-    classifier = load(root, variant.id, str(device), threads)
+    classifier = load(root, variant.id, device, threads)
     load_s = time.perf_counter() - started
     try:
         first_size = options.batch_sizes[0]

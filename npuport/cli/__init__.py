@@ -1,7 +1,7 @@
 """The `npuport` command (typer): one module per command group, each command parses its options, makes one library
-call and hands the result to `render`; option aliases live in `options`, the progress bar in `progress`, the
-`error: …` lines and exit codes in `errors`. Library modules are imported inside the commands, so `npuport --help`
-never loads torch, transformers or onnxruntime."""
+call and hands the result to `render`; option aliases and the values they parse live in `options`, the progress bar
+in `progress`, the `error: …` lines and exit codes in `errors`, the help's placeholder style in `command`. Library
+modules are imported inside the commands, so `npuport --help` never loads torch, transformers or onnxruntime."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import os
 import typer
 
 from npuport.cli import buckets, measure, model, parity, predict, score, ship, zoo
+from npuport.cli.command import Command, Group
+from npuport.cli.errors import exit_codes
 from npuport.core.offline import SETTINGS
 
 # The command's own process: offline and quiet for every library it loads. (A program that imports npuport keeps its
 # environment; npuport.core.offline sets these only around npuport's own loads.)
 os.environ.update({name: value for name, value in SETTINGS.items() if name not in os.environ})
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+EXIT_CODES = "Exit codes: " + ", ".join(f"{code} {meaning}" for code, meaning in exit_codes()) + "."
+app = typer.Typer(name="npuport", cls=Group, no_args_is_help=True, pretty_exceptions_enable=False, epilog=EXIT_CODES,
                   help="Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity.")
-zoo_app = typer.Typer(no_args_is_help=True, help="Offline stand-in models for the demo and tests.")
 
 
 def _print_version(wanted: bool) -> None:
@@ -30,23 +32,23 @@ def _print_version(wanted: bool) -> None:
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+def root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                       help="Print npuport's version and exit.")) -> None:
     """Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity."""
 
-for command in (model.inspect, model.convert, model.manifest, predict.predict, parity.validate, parity.doctor, parity.tune,
-                ship.package, parity.verify):
-    app.command()(command)
-app.command("import")(model.import_onnx)
-app.command("eval")(measure.eval_command)
-app.command()(score.score)
-for command in (measure.report, predict.serve, measure.bench):
-    app.command()(command)
-zoo_app.command("build")(zoo.build)
-zoo_app.command("list")(zoo.models)
-app.add_typer(zoo_app, name="zoo")
-buckets_app = typer.Typer(no_args_is_help=True, help="Shape buckets (gears) planned from your own texts.")
-buckets_app.command("plan")(buckets.plan)
-app.add_typer(buckets_app, name="buckets")
+
+COMMANDS = {"inspect": model.inspect, "convert": model.convert, "manifest": model.manifest, "predict": predict.predict,
+            "validate": parity.validate, "doctor": parity.doctor, "tune": parity.tune, "package": ship.package,
+            "verify": parity.verify, "import": model.import_onnx, "eval": measure.eval_command, "score": score.score,
+            "report": measure.report, "serve": predict.serve, "bench": measure.bench}
+GROUPS = {"zoo": ("Offline stand-in models for the demo and tests.", {"build": zoo.build, "list": zoo.models}),
+          "buckets": ("Shape buckets (gears) planned from your own texts.", {"plan": buckets.plan})}
+for name, command in COMMANDS.items():
+    app.command(name, cls=Command)(command)
+for group, (about, commands) in GROUPS.items():
+    sub = typer.Typer(cls=Group, no_args_is_help=True, help=about)
+    for name, command in commands.items():
+        sub.command(name, cls=Command)(command)
+    app.add_typer(sub, name=group)
 
 __all__ = ["app"]

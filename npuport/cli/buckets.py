@@ -8,11 +8,9 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import TEXTS_HELP, JsonOpt
 
 
-@handle_errors
 def plan(
     source: Annotated[Path, typer.Argument(metavar="MODEL_OR_ARTIFACTS", help="A model directory, or artifacts written "
                                            "by `npuport convert` (their saved tokenizer).")],

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import (
     ArtifactsDir,
     ArtifactsDirs,
@@ -23,15 +22,15 @@ from npuport.cli.options import (
     VariantsOpt,
 )
 from npuport.cli.progress import ProgressBar
+from npuport.core.devices import CPU
 
 
-@handle_errors
 def eval_command(
     artifacts: ArtifactsDir,
     data: Annotated[Path | None, typer.Option(help='Labelled texts: .jsonl objects {"text": …, "labels": […]} '
                                                    "(default: the bundled corpus of the model's labels).")] = None,
     variants: VariantsOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     threshold: ThresholdOpt = None,
     batch_size: BatchSizeOpt = 16,
     per_label: Annotated[bool, typer.Option("--per-label", help="Also print per-label precision/recall/F1 of the reference.")] = False,
@@ -51,7 +50,6 @@ def eval_command(
     render.evaluation(report, eval_path(artifacts), per_label_summary(report) if per_label else None, as_json)
 
 
-@handle_errors
 def report(
     artifacts: ArtifactsDirs,
     fmt: Annotated[str, typer.Option("--format", help="md or html (the html page embeds the plot).")] = "md",
@@ -66,10 +64,9 @@ def report(
     render.reports([build_report(root, fmt, device) for root in artifacts], as_json)
 
 
-@handle_errors
 def bench(
     artifacts: ArtifactsDir,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     variants: VariantsOpt = None,
     batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Comma list of batch sizes.")] = "1,16",
     texts: TextsOpt = None,

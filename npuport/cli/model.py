@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import (
     TEXTS_HELP,
     ArtifactsDir,
@@ -22,7 +21,6 @@ from npuport.cli.options import (
 from npuport.cli.progress import ProgressBar
 
 
-@handle_errors
 def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
     """Architecture, labels, problem type, parameters, tokenizer and max length of a model directory."""
     from npuport.model.source import load_source
@@ -30,7 +28,6 @@ def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
     render.source_info(model_dir, load_source(model_dir), as_json)
 
 
-@handle_errors
 def convert(
     model_dir: ModelDir,
     output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
@@ -75,7 +72,6 @@ def convert(
     render.converted(result, output, as_json)
 
 
-@handle_errors
 def import_onnx(
     onnx: Annotated[Path, typer.Argument(metavar="ONNX_DIR_OR_FILE", help="An ONNX export: Optimum's output folder "
                                          "(model.onnx beside config.json and the tokenizer) or an .onnx file.")],
@@ -93,7 +89,6 @@ def import_onnx(
     render.converted(result, output, as_json)
 
 
-@handle_errors
 def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
     """Check every file's sha256 against the manifest and list the variants."""
     from npuport.core.manifest import Manifest

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from npuport.core.devices import Device
+
 
 class CommaList(tuple[str, ...]):
     """A comma-separated option value, split once: `--variants a,b` → ("a", "b")."""
@@ -29,10 +31,10 @@ PackagePath = Annotated[Path, typer.Argument(metavar="PACKAGE", help="A package 
 
 # Options
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="Where the variants run: cpu, cuda[:N] or npu[:N]; never silently "
-                                                         "replaced by the CPU.")]
-TargetDeviceOpt = Annotated[str, typer.Option("--device", help="The target device: only variants with a passing validation "
-                                                               "there are packaged.")]
+DeviceOpt = Annotated[Device, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="Where the variants "
+                                            "run: cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")]
+TargetDeviceOpt = Annotated[Device, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="The target "
+                                                 "device: only variants with a passing validation there are packaged.")]
 DeployTargetOpt = Annotated[str | None, typer.Option("--target", help="cpu, ascend or cuda: only what that target runs best "
                                                                       "(replaces the formats/precisions/shapes chosen).")]
 DeployOpt = Annotated[bool, typer.Option("--deploy", help="Also write deploy/Dockerfile (npuport serve on the package, base "
@@ -46,8 +48,8 @@ CpuClassOpt = Annotated[str | None, typer.Option("--cpu-class", help="The CPU cl
                                                  "or mixed), native (this machine), or names like x86-64-avx512-vnni, "
                                                  "x86-64-amx, x86-64-avx2 (comma list). Default: portable; native with "
                                                  "--target cpu.")]
-ShownDeviceOpt = Annotated[str | None, typer.Option("--device", help="Whose speed and parity to show (default: cpu if "
-                                                                     "benchmarked there).")]
+ShownDeviceOpt = Annotated[Device | None, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="Whose "
+                                                       "speed and parity to show (default: cpu if benchmarked there).")]
 OmOpt = Annotated[Path | None, typer.Option("--om", help="With --device npu: run the .om files the package's atc/ scripts "
                                           "wrote to this folder (through ACL: ais_bench), not the ONNX files.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import (
     ArtifactsDir,
     CpuClassOpt,
@@ -24,12 +23,12 @@ from npuport.cli.options import (
     VariantsOpt,
 )
 from npuport.cli.progress import ProgressBar
+from npuport.core.devices import CPU
 
 
-@handle_errors
 def validate(
     artifacts: ArtifactsDir,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     variants: VariantsOpt = None,
     texts: TextsOpt = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit: PRECISION.FIELD=VALUE (repeatable), e.g. fp16.max_abs_error=0.005.")] = None,
@@ -54,8 +53,7 @@ def validate(
     run.raise_if_failed()
 
 
-@handle_errors
-def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: VariantsOpt = None, om: OmOpt = None,
+def verify(package_path: PackagePath, device: DeviceOpt = CPU, variants: VariantsOpt = None, om: OmOpt = None,
            threads: ThreadsOpt = None, spin: SpinOpt = False, as_json: JsonOpt = False) -> None:
     """On the target machine: check every hash, replay the golden inputs, compare with the stored reference.
 
@@ -70,11 +68,10 @@ def verify(package_path: PackagePath, device: DeviceOpt = "cpu", variants: Varia
     result.raise_if_failed()
 
 
-@handle_errors
 def doctor(
     artifacts: ArtifactsDir,
     variant: Annotated[str, typer.Option("--variant", help="The variant to examine (e.g. the one validate failed).")],
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     texts: TextsOpt = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate; the "
                                                       "precision's min_cosine is the budget at every layer.")] = None,
@@ -95,7 +92,6 @@ def doctor(
     render.diagnosis(result, as_json)
 
 
-@handle_errors
 def tune(
     artifacts: ArtifactsDir,
     precision: Annotated[str, typer.Option("--precision", help="int8 (calibrated static QDQ) or fp16.")],

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import (
     BatchSizeOpt,
     DeviceOpt,
@@ -22,15 +21,15 @@ from npuport.cli.options import (
     VariantOpt,
 )
 from npuport.cli.progress import ProgressBar
+from npuport.core.devices import CPU
 
 
-@handle_errors
 def predict(
     artifacts: Loadable,
     text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A text to classify; repeatable.")] = None,
     texts: TextsOrFileOpt = None,
     variant: VariantOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     om: OmOpt = None,
     threshold: ThresholdOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="List only the k most probable labels per text.")] = None,
@@ -53,11 +52,10 @@ def predict(
     render.predictions(classifier.describe(), classifier.max_length, predictions, as_json)
 
 
-@handle_errors
 def serve(
     path: Annotated[Path, typer.Argument(help="A package (`npuport package`) or an artifacts directory.")],
     variant: VariantOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     om: OmOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port, printed at start).")] = 8000,

@@ -8,12 +8,11 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import BatchSizeOpt, DeviceOpt, JsonOpt, Loadable, ThreadsOpt, VariantOpt
 from npuport.cli.progress import ProgressBar
+from npuport.core.devices import CPU
 
 
-@handle_errors
 def score(
     package: Loadable,
     source: Annotated[Path, typer.Argument(metavar="INPUT", help='Texts: .txt one per line, .jsonl objects with "text" '
@@ -22,7 +21,7 @@ def score(
     engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (a Ray Data job).")] = "local",
     workers: Annotated[int, typer.Option("--workers", help="Ray actors, one Classifier each.")] = 2,
     variant: VariantOpt = None,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = CPU,
     batch_size: BatchSizeOpt = 16,
     threads: ThreadsOpt = None,
     shard_rows: Annotated[int, typer.Option("--shard-rows", help="Rows per shard file: the work a crash can lose.")] = 2000,

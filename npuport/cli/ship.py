@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import ArtifactsDir, DeployOpt, DeployTargetOpt, ImageOpt, JsonOpt, TargetDeviceOpt, VariantsOpt
 from npuport.cli.progress import ProgressBar
+from npuport.core.devices import CPU
 
 
-@handle_errors
 def package(
     artifacts: ArtifactsDir,
     output: Annotated[Path, typer.Option("-o", "--output", help="Package directory to write, e.g. dist/NAME (NAME.tar.gz beside it).")],
-    device: TargetDeviceOpt = "cpu",
+    device: TargetDeviceOpt = CPU,
     variants: VariantsOpt = None,
     triton: Annotated[bool, typer.Option("--triton", help="Also write a Triton Inference Server model repository.")] = False,
     archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also write NAME.tar.gz.")] = True,

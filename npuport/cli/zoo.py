@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.errors import handle_errors
 from npuport.cli.options import JsonOpt
 from npuport.cli.progress import ProgressBar
 from npuport.core.progress import step, total
 
 
-@handle_errors
 def build(
     name: Annotated[str, typer.Argument(help="A zoo model name, or 'all'.")],
     root: Annotated[Path, typer.Option(help="Where zoo models are built (and cached).")] = Path("artifacts/zoo"),
@@ -36,7 +34,6 @@ def build(
     render.zoo_built(rows, as_json)
 
 
-@handle_errors
 def models() -> None:
     """The zoo's models and their architectures."""
     from npuport import zoo

@@ -1,4 +1,5 @@
-"""Devices as values: cpu, cuda[:N], npu[:N] parsed once, and the CPU's instruction-set class a verdict holds for.
+"""Devices as values: cpu, cuda[:N], npu[:N] parsed once (at the edge: the CLI's options, `runtime.load`), and the
+CPU's instruction-set class a verdict holds for.
 
 Whether a device is really here is asked of torch / ONNX Runtime in `npuport.runtime.backends`; nothing here
 imports either.
@@ -10,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from npuport.core.errors import BackendUnavailableError
+from npuport.core.errors import InputError
 
 DeviceType = Literal["cpu", "cuda", "npu"]
 # What a package is built for (`convert --target`, `package --target`): a kind of machine, not one device.
@@ -33,16 +34,21 @@ class Device:
 
     @classmethod
     def parse(cls, text: str | Device) -> Device:
-        """'cuda:1' → Device("cuda", 1); a Device is returned as it is, so library calls take either."""
+        """'cuda:1' → Device("cuda", 1); a Device is returned as it is. There is one CPU device: `cpu:1` is refused,
+        as is a name or index that names no device (an option error, not a missing backend)."""
         if isinstance(text, Device):
             return text
-        name, _, index = text.strip().lower().partition(":")
+        name, colon, index = text.strip().lower().partition(":")
         if name not in ORT_PROVIDERS:
-            raise BackendUnavailableError(f"unknown device {text!r}; use cpu, cuda[:N] or npu[:N]")
-        if index and not index.isdigit():
-            raise BackendUnavailableError(f"bad device index in {text!r}")
+            raise InputError(f"unknown device {text!r}; use cpu, cuda[:N] or npu[:N]")
+        if colon and name == "cpu":
+            raise InputError(f"bad device {text!r}: there is one CPU device, named cpu")
+        if colon and not index.isdigit():
+            raise InputError(f"bad device index in {text!r}: expected {name}:N with N a number")
         return cls(type=name, index=int(index or 0))  # type: ignore[arg-type]
 
+
+CPU = Device("cpu")
 
 # Instruction-set features that int8/bf16 kernels dispatch on, by numpy's name (it reads CPUID and the OS's
 # enabled state) → the name /proc/cpuinfo uses, which is how people grep for them.

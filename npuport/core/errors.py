@@ -1,4 +1,4 @@
-"""Typed errors. The CLI turns each into one `error: …` line and the exit code below."""
+"""Typed errors. The CLI turns each into one `error: …` line and the exit code below (`npuport --help` lists them)."""
 
 
 class NpuportError(Exception):
@@ -62,3 +62,10 @@ class NotReplayedError(NpuportError):
     engine or device is missing): not a pass, and not a failure either — a script gating on exit 0 must not ship them."""
 
     exit_code = 9
+
+
+class UsageError(NpuportError):
+    """The command line does not parse: an unknown option, a missing argument, a number that is not one. (A value
+    npuport parses and refuses is an InputError.) 64 is EX_USAGE of BSD's sysexits.h."""
+
+    exit_code = 64

@@ -19,7 +19,7 @@ import numpy as np
 
 from npuport.core.buckets import BucketPolicy, pad_to_bucket
 from npuport.core.decisions import to_probabilities
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError, ModelLoadError
 from npuport.core.files import write_text_atomic
 from npuport.core.golden import GoldenInputs
@@ -150,7 +150,7 @@ class Examiner:
             return to_probabilities(values, self.manifest.source.activation)
         return _vectors(values, mask)
 
-    def onnx_file(self, path: Path, device: Device = Device("cpu"), threads: int | None = None) -> OnnxSide:
+    def onnx_file(self, path: Path, device: Device = CPU, threads: int | None = None) -> OnnxSide:
         """A dynamic-shape ONNX file (a tune candidate) with its probe points exposed."""
         return OnnxSide({None: path}, device, self.points, threads)
 
@@ -158,7 +158,7 @@ class Examiner:
 def diagnose(
     path: str | Path,
     variant: str,
-    device: str | Device = "cpu",
+    device: Device = CPU,
     texts: list[str] | None = None,
     profiles: dict[str, Profile] | None = None,
     threads: int | None = None,
@@ -167,7 +167,7 @@ def diagnose(
     """Localise where `variant` departs from the fp32 eager reference; writes reports/doctor-<variant>-<device>.json
     (and .png when matplotlib is installed)."""
     notify = reporter(progress)
-    root, target = Path(path), Device.parse(device)
+    root = Path(path)
     manifest = Manifest.load(root)
     chosen = manifest.variant(variant)
     if chosen.engine is not None:  # its probes would run on ONNX Runtime, not on the engine its verdict is about
@@ -176,11 +176,11 @@ def diagnose(
     notify(total(3))
     with step(notify, "reference (fp32 eager, cpu)"):
         examiner = Examiner(root, manifest, texts, (profiles or DEFAULT_PROFILES)[chosen.precision])
-    with step(notify, f"{chosen.id} on {target}"):
-        side = variant_side(root, manifest, chosen, target, examiner.points, threads)
+    with step(notify, f"{chosen.id} on {device}"):
+        side = variant_side(root, manifest, chosen, device, examiner.points, threads)
     with step(notify, "comparing layer by layer"):
         layers = examiner.examine(side, chosen.buckets if chosen.shape == "static" else [])
-    diagnosis = Diagnosis(root, chosen.id, str(target), side.engine, examiner.origin, examiner.budget, layers, [], side.notes)
+    diagnosis = Diagnosis(root, chosen.id, str(device), side.engine, examiner.origin, examiner.budget, layers, [], side.notes)
     culprit = diagnosis.first_past_budget
     if culprit is None or culprit.probe.module == LOGITS:  # past budget only at the output: where the error grew most
         culprit = diagnosis.largest_growth if culprit else None

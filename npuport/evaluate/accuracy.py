@@ -16,7 +16,7 @@ import numpy as np
 
 from npuport.core.clock import utc_now
 from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_probabilities
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError, ManifestError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import Manifest, Variant
@@ -83,7 +83,7 @@ def evaluate(
     root: Path,
     data: Path | None = None,
     variants: Sequence[str] | None = None,
-    device: str = "cpu",
+    device: Device = CPU,
     threshold: Threshold | None = None,
     batch_size: int = 16,
     progress: Progress | None = None,
@@ -100,12 +100,12 @@ def evaluate(
     if not chosen:
         raise InputError("no variant to evaluate")
     thresholds = resolve_thresholds(threshold, manifest.source.labels, manifest.source.threshold)
-    check_available(Device.parse(device), {v.format for v in chosen})  # before the (slow) reference runs
+    check_available(device, {v.format for v in chosen})  # before the (slow) reference runs
 
     source_dir, why = _eager_source(manifest)
     index = {label: j for j, label in enumerate(labels)}
 
-    def score_variant(variant: Variant, on: str, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
+    def score_variant(variant: Variant, on: Device, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
         started = time.perf_counter()
         with step(notify, variant.id), load(root, variant.id, on) as classifier:
             predictions = classifier.predict(labelled.texts, threshold, batch_size=batch_size)
@@ -115,7 +115,7 @@ def evaluate(
             decided[i, [index[name] for name in prediction.labels]] = True
         record = _record(score(labelled.gold, decided, labels), variant=variant.id, sha256=variant.digest,
                          reference=is_reference, precision=variant.precision, format=variant.format,
-                         shape=variant.shape, device=on, engine=engine, seconds=time.perf_counter() - started)
+                         shape=variant.shape, device=str(on), engine=engine, seconds=time.perf_counter() - started)
         return record, decided
 
     # The reference is a CPU measurement: the eager source model, else the artifacts' fp32 variant.
@@ -123,7 +123,7 @@ def evaluate(
     if source_dir is None:
         if fallback is None:
             raise ManifestError(f"{why}, and the artifacts hold no fp32 variant to serve as the reference")
-        if device == "cpu":
+        if device == CPU:
             chosen = [v for v in chosen if v.id != fallback.id]
     notify(total(1 + len(chosen)))
     if source_dir is not None:
@@ -137,7 +137,7 @@ def evaluate(
                             seconds=time.perf_counter() - started)
         reference_info = {"variant": EAGER_ID, "kind": "eager", "why": why}
     else:
-        reference, reference_decided = score_variant(fallback, "cpu", is_reference=True)
+        reference, reference_decided = score_variant(fallback, CPU, is_reference=True)
         reference_info = {"variant": fallback.id, "kind": "variant", "why": f"{why}; the reference is {fallback.id} on cpu"}
 
     records = [reference]
@@ -146,7 +146,7 @@ def evaluate(
         records.append(record.model_copy(update={
             "delta": _delta(record, reference), "changed": int((decided != reference_decided).any(axis=1).sum())}))
     report = EvalReport(
-        created=utc_now(), artifacts=str(root), threshold=_threshold_text(threshold, manifest), device=device,
+        created=utc_now(), artifacts=str(root), threshold=_threshold_text(threshold, manifest), device=str(device),
         data={"source": labelled.source, "sha256": labelled.sha256, "texts": len(labelled)},
         reference=reference_info, records=records,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from npuport.core.archive import write_archive
 from npuport.core.clock import utc_now
-from npuport.core.devices import DEPLOY_TARGETS, DeployTarget, Device
+from npuport.core.devices import CPU, DEPLOY_TARGETS, DeployTarget, Device
 from npuport.core.errors import InputError, ParityError
 from npuport.core.files import directory_lock, staged_directory
 from npuport.core.manifest import FileRecord, Manifest, PackageInfo, Validation, Variant
@@ -68,7 +68,7 @@ def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[s
 def build_package(
     artifacts: str | Path,
     output: str | Path,
-    device: str = "cpu",
+    device: Device = CPU,
     variants: list[str] | tuple[str, ...] | None = None,
     triton: bool = False,
     archive: bool = True,
@@ -84,7 +84,7 @@ def build_package(
     if image is not None and not deploy:
         raise InputError("--image names the image of the deployment files: give it with --deploy")
     manifest = Manifest.load(root)
-    where = str(Device.parse(device))
+    where = str(device)
     if target is not None and target not in DEPLOY_TARGETS:
         raise InputError(f"unknown target {target!r}; choose from {', '.join(DEPLOY_TARGETS)}")
     if target is not None and variants:
@@ -95,18 +95,18 @@ def build_package(
         decisions = decide(root, manifest, target, [variant for variant, _ in selected], where)
         chosen = {d.variant for d in decisions if d.chosen}
         selected = [(variant, record) for variant, record in selected if variant.id in chosen]
-    deployment = plan_deployment(manifest, [v for v, _ in selected], where, final.name, image) if deploy else None
+    deployment = plan_deployment(manifest, [v for v, _ in selected], device, final.name, image) if deploy else None
     if final.resolve() == root.resolve():
         raise InputError(f"{final} is the artifacts directory itself: refusing to replace it")
     with directory_lock(final, f"package {final}"):
         if final.exists() and not (final / SUMS_FILE).is_file():
             raise InputError(f"{final} exists and is not a package: refusing to replace it")
-        result = _build(root, final, manifest, where, selected, triton, archive, deployment, reporter(progress))
+        result = _build(root, final, manifest, device, selected, triton, archive, deployment, reporter(progress))
     result.decisions = decisions
     return result
 
 
-def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: list[tuple[Variant, Validation]],
+def _build(root: Path, final: Path, manifest: Manifest, target: Device, selected: list[tuple[Variant, Validation]],
            triton: bool, archive: bool, deployment: Deployment | None, progress: Progress) -> PackageResult:
     kept = [variant for variant, _ in selected]
     profiles = _profiles(root, selected)
@@ -118,7 +118,7 @@ def _build(root: Path, final: Path, manifest: Manifest, target: str, selected: l
         packaged = manifest.model_copy(update={
             "variants": kept,
             "validations": [record.model_copy(update={"report": reports[record.report]}) for _, record in selected],
-            "package": PackageInfo(device=target, created=utc_now(),
+            "package": PackageInfo(device=str(target), created=utc_now(),
                                    source_artifacts=str(root.resolve()), profiles=profiles),
         })
         files = packaged.all_files()  # each file once, whichever variants share it

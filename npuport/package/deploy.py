@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from npuport.core.devices import Device
 from npuport.core.manifest import Manifest, Variant
 from npuport.package.dockerfile import DEPLOY_DIR, DOCKERFILE, PORT, check_name, deploy_variant, dockerfile
 from npuport.package.kserve import INFERENCE_SERVICE, manifest_text, service_name
@@ -19,7 +20,7 @@ class Deployment:
     image: str  # what the InferenceService pulls
 
 
-def plan_deployment(manifest: Manifest, variants: list[Variant], device: str, name: str, image: str | None) -> Deployment:
+def plan_deployment(manifest: Manifest, variants: list[Variant], device: Device, name: str, image: str | None) -> Deployment:
     """Checked before anything is written: a CPU package with an ONNX variant, a name fit for images and Kubernetes."""
     served = deploy_variant(manifest.model_copy(update={"variants": variants}), device)
     return Deployment(check_name(name), served, image or f"{service_name(name)}:latest")

@@ -13,7 +13,7 @@ import json
 import re
 
 from npuport import __version__
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Variant
 from npuport.runtime.loader import choose_variant
@@ -27,16 +27,16 @@ INSTALL = f"npuport[serve]=={__version__}"  # the base install and the HTTP serv
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-def deploy_variant(manifest: Manifest, device: str) -> Variant:
+def deploy_variant(manifest: Manifest, device: Device) -> Variant:
     """The variant the image serves, or why the package cannot have one."""
-    if Device.parse(device).type != "cpu":
+    if device.type != "cpu":
         raise InputError(f"--deploy builds a CPU image (the base install runs ONNX Runtime on the CPU); this package is "
                          f"for {device}: package with --device cpu")
     onnx = [v for v in manifest.variants if v.runs_on_base_install]
     if not onnx:
         raise InputError(f"--deploy serves an ONNX variant with the base install (no torch); none of "
                          f"{', '.join(v.id for v in manifest.variants)} is ONNX on ONNX Runtime")
-    return choose_variant(manifest.model_copy(update={"variants": onnx}), None, Device.parse("cpu"))[0]
+    return choose_variant(manifest.model_copy(update={"variants": onnx}), None, CPU)[0]
 
 
 def check_name(name: str) -> str:

@@ -66,7 +66,7 @@ def _schema() -> tuple[Any, Any]:
     return model_config_pb2, text_format
 
 
-def text_config(name: str, manifest: Manifest, device: str, max_batch: int) -> Any:
+def text_config(name: str, manifest: Manifest, device: Device, max_batch: int) -> Any:
     """The Python model (https://github.com/triton-inference-server/python_backend): TEXT in, SCORES and LABELS out,
     batched (Triton's batcher hands model.py every request it grouped: one predict for all of them). npuport runs on
     `device` the variant `npuport serve` would pick there (the `variant` parameter; edit it to run another); the stub
@@ -78,13 +78,13 @@ def text_config(name: str, manifest: Manifest, device: str, max_batch: int) -> A
     config.output.add(name="LABELS", data_type=schema.TYPE_STRING, dims=[1])
     config.dynamic_batching.max_queue_delay_microseconds = QUEUE_DELAY_US
     config.instance_group.add(count=1, kind=schema.ModelInstanceGroup.KIND_CPU)
-    variant, _ = choose_variant(manifest, None, Device.parse(device))
-    for key, value in (("variant", variant.id), ("device", device)):
+    variant, _ = choose_variant(manifest, None, device)
+    for key, value in (("variant", variant.id), ("device", str(device))):
         config.parameters[key].string_value = value
     return config
 
 
-def token_config(name: str, manifest: Manifest, variant: Variant, bucket: Bucket | None, device: str, max_batch: int) -> Any:
+def token_config(name: str, manifest: Manifest, variant: Variant, bucket: Bucket | None, device: Device, max_batch: int) -> Any:
     """An onnxruntime / libtorch model of one variant (of one bucket, for a static variant: fixed dims, max_batch_size 0
     as Triton cannot batch a fixed-batch graph)."""
     schema, _ = _schema()
@@ -96,7 +96,7 @@ def token_config(name: str, manifest: Manifest, variant: Variant, bucket: Bucket
     _tensors(config.output, outputs, schema, libtorch, batched=bucket is None, labels=True)
     if bucket is None:
         config.dynamic_batching.max_queue_delay_microseconds = QUEUE_DELAY_US
-    kind = _KIND.get(device.split(":")[0])
+    kind = _KIND.get(device.type)
     if kind:
         config.instance_group.add(count=1, kind=schema.ModelInstanceGroup.Kind.Value(kind))
     return config
@@ -112,7 +112,7 @@ def _tensors(section: Any, specs: list[TensorSpec], schema: Any, libtorch: bool,
             tensor.label_filename = LABELS_TXT
 
 
-def write_repository(package: Path, manifest: Manifest, model: str, device: str) -> list[Path]:
+def write_repository(package: Path, manifest: Manifest, model: str, device: Device) -> list[Path]:
     """Write `triton/` under `package`, whose own files are in place (the text model first); returns the model folders."""
     _, text_format = _schema()
     batch = batch_limit(manifest)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from npuport.core.archive import unpacked
 from npuport.core.contents import check_package
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import BackendUnavailableError, ManifestError, NotReplayedError
 from npuport.core.manifest import MANIFEST_NAME, Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
@@ -99,7 +99,7 @@ def package_profiles(manifest: Manifest) -> dict[str, Profile]:
 
 
 def verify_package(
-    path: str | Path, device: str = "cpu", threads: int | None = None, progress: Progress | None = None,
+    path: str | Path, device: Device = CPU, threads: int | None = None, progress: Progress | None = None,
     variants: list[str] | tuple[str, ...] | None = None,
     om: str | Path | None = None,
 ) -> VerifyResult:
@@ -117,7 +117,6 @@ def verify_package(
     records = manifest.all_files()
     files = check_sums(package, listed, skip={record.path for record in records} | {MANIFEST_NAME})
     manifest.verify_files(package, listed=listed)  # each record hashed once, against the manifest and SHA256SUMS
-    target = Device.parse(device)
     chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
     profiles = package_profiles(manifest)
     reference = golden_reference(package, manifest)
@@ -127,13 +126,13 @@ def verify_package(
     for variant in chosen:
         with step(notify, variant.id):
             try:
-                results.append(validate_variant(package, manifest, variant, target, profiles[variant.precision],
+                results.append(validate_variant(package, manifest, variant, device, profiles[variant.precision],
                                                 reference, threads, Path(om) if om is not None else None))
             except BackendUnavailableError as exc:  # its engine or device is missing here: said, never skipped silently
                 left_out.append(NotReplayed(variant.id, str(exc)))
     if not results:
-        raise BackendUnavailableError(f"no variant of {source} could be replayed on {target}: "
+        raise BackendUnavailableError(f"no variant of {source} could be replayed on {device}: "
                                       + "; ".join(f"{n.variant}: {n.reason}" for n in left_out))
-    built_for = manifest.package.device if manifest.package else str(target)
+    built_for = manifest.package.device if manifest.package else str(device)
     packaged = [record for v in manifest.variants if (record := manifest.verdict(v, built_for)) is not None]
-    return VerifyResult(source, str(target), files, results, platform_differences(packaged, results), left_out)
+    return VerifyResult(source, str(device), files, results, platform_differences(packaged, results), left_out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from npuport.core.devices import Device
 from npuport.core.errors import InputError
 from npuport.core.files import write_text_atomic
 from npuport.core.reports.paths import PLOT_NAME, bench_devices, report_page, tradeoff_plot
@@ -24,14 +25,13 @@ class ReportResult:
     plot: Path
 
 
-def build_report(root: Path, fmt: str = "md", device: str | None = None) -> ReportResult:
+def build_report(root: Path, fmt: str = "md", device: Device | None = None) -> ReportResult:
     """Write `reports/report.<fmt>` and `reports/tradeoff.png`. `device` picks whose speed and parity are shown
     (default: cpu when it was benchmarked, else the first benchmarked device, else cpu)."""
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     root = Path(root)
-    device = device or (bench_devices(root) or ["cpu"])[0]
-    gathered = gather(root, device)
+    gathered = gather(root, str(device) if device else (bench_devices(root) or ["cpu"])[0])
     page, plot = report_page(root, fmt), tradeoff_plot(root)
     page.parent.mkdir(exist_ok=True)
     axes = plot_tradeoff(gathered, plot)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from npuport.core.archive import unpacked
 from npuport.core.contents import check_package
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
 from npuport.core.extras import needs_extra
 from npuport.core.manifest import MANIFEST_NAME, Bucket, Manifest, TensorSpec, Variant
@@ -34,9 +34,10 @@ from npuport.runtime.runner import Runner
 from npuport.runtime.torch_runner import TorchScriptRunner
 
 
-def load(path: str | Path, variant: str | None = None, device: str = "cpu", threads: int | None = None,
+def load(path: str | Path, variant: str | None = None, device: Device | str = CPU, threads: int | None = None,
          om: str | Path | None = None) -> Classifier:
-    """Verify, then load `variant` (default: chosen for the device, see `classifier.chosen_because`) on `device`.
+    """Verify, then load `variant` (default: chosen for the device, see `classifier.chosen_because`) on `device`
+    (a Device, or its name for library callers: this is the library's edge, where a name is parsed).
 
     `threads` sets ONNX Runtime's intra-op threads (default: every core); torch's thread pool is
     process-wide and left as it is. `om`: the folder the package's ATC scripts wrote their `.om` files to: on an NPU
@@ -95,7 +96,7 @@ def _runners(root: Path, variant: Variant, device: Device, threads: int | None) 
     return runners
 
 
-def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = Device("cpu"),
+def runner_for(path: Path, fmt: str, inputs: list[TensorSpec], outputs: list[TensorSpec], device: Device = CPU,
                threads: int | None = None, engine: str | None = None, precision: str = "fp32",
                digest: str | None = None) -> Runner:
     """The runner of one variant file: ONNX Runtime for .onnx (OpenVINO at `precision` when `engine` says so), torch

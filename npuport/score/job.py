@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from npuport.core.archive import unpacked
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError
 from npuport.core.extras import needs_extra
 from npuport.core.files import directory_lock
@@ -33,7 +33,7 @@ ENGINES = ("local", "ray")
 @dataclass(frozen=True)
 class ScoreOptions:
     variant: str | None = None  # default: chosen for the device, as `load` does
-    device: str = "cpu"
+    device: Device = CPU
     batch_size: int = 16
     shard_rows: int = 2000  # rows per shard: what a crash can cost, what one predict call holds
     engine: str = "local"
@@ -66,7 +66,7 @@ class ShardJob:
 
     package: str
     variant: str
-    device: str
+    device: Device
     threads: int | None
     source: str
     suffix: str  # the output's: .jsonl or .parquet
@@ -104,7 +104,7 @@ def score_corpus(package: Path, source: Path, output: Path, options: ScoreOption
         seconds = time.perf_counter() - began
     return ScoreResult(output, plan.rows, len(plan.shards), len(plan.shards) - len(pending),
                        sum(shard.rows for shard in pending), seconds, options.engine,
-                       options.workers if options.engine == "ray" else 1, variant.id, options.device)
+                       options.workers if options.engine == "ray" else 1, variant.id, str(options.device))
 
 
 def _prepare(package: Path, source: Path, output: Path, options: ScoreOptions) -> tuple[ShardJob, Manifest, Variant]:
@@ -120,7 +120,7 @@ def _prepare(package: Path, source: Path, output: Path, options: ScoreOptions) -
     _import_extras(source, output, options.engine)
     # The manifest alone names the variant: on a cluster the driver need not have the device its workers have.
     manifest = Manifest.load(unpacked(Path(package)))
-    variant, _ = choose_variant(manifest, options.variant, Device.parse(options.device))
+    variant, _ = choose_variant(manifest, options.variant, options.device)
     threads = options.threads if options.threads is not None or options.engine == "local" else 1
     job = ShardJob(str(Path(package).resolve()), variant.id, options.device, threads, str(source.resolve()), output.suffix,
                    options.batch_size)
@@ -146,7 +146,7 @@ def _fingerprint(plan: InputPlan, manifest: Manifest, variant: Variant, options:
         "model": {"variant": variant.id, "files": [f.sha256 for f in variant.records],  # the shared weights file too
                   "tokenizer": [f.sha256 for f in manifest.tokenizer.files], "labels": manifest.source.labels,
                   "threshold": manifest.source.threshold},
-        "device": str(Device.parse(options.device)),
+        "device": str(options.device),
         "shard_rows": options.shard_rows,
         "format": suffix,
     }

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import BackendUnavailableError, InputError
 from npuport.serve.config import ServeConfig
 
@@ -58,7 +59,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     path: str | Path,
     variant: str | None = None,
-    device: str = "cpu",
+    device: Device = CPU,
     threads: int | None = None,
     host: str = "127.0.0.1",
     port: int = 8000,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from npuport.core.clock import utc_now
-from npuport.core.devices import Device
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
@@ -32,7 +32,7 @@ class ValidationRun(Verdicts):
 
 def validate_artifacts(
     path: str | Path,
-    device: str = "cpu",
+    device: Device = CPU,
     variants: list[str] | tuple[str, ...] | None = None,
     texts: list[str] | None = None,
     profiles: dict[str, Profile] | None = None,
@@ -43,7 +43,6 @@ def validate_artifacts(
     """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model)."""
     root = Path(path)
     manifest = Manifest.load(root)
-    target = Device.parse(device)
     profiles = profiles or DEFAULT_PROFILES
     chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
     missing = sorted({v.precision for v in chosen} - set(profiles))
@@ -56,12 +55,12 @@ def validate_artifacts(
     results = []
     for variant in chosen:
         with step(notify, variant.id):
-            results.append(validate_variant(root, manifest, variant, target, profiles[variant.precision], reference, threads))
+            results.append(validate_variant(root, manifest, variant, device, profiles[variant.precision], reference, threads))
     entries = [r.as_dict() | {"reference": reference.origin} for r in results]
-    json_report, markdown_report = write_reports(report_dir, manifest, str(target), entries)
+    json_report, markdown_report = write_reports(report_dir, manifest, str(device), entries)
     _record(root, json_report, results)
-    return ValidationRun(str(target), reference.origin, results, json_report, markdown_report,
-                         advice(Manifest.load(root), str(target), root))
+    return ValidationRun(str(device), reference.origin, results, json_report, markdown_report,
+                         advice(Manifest.load(root), str(device), root))
 
 
 def advice(manifest: Manifest, device: str, root: Path) -> dict[str, str]:

@@ -181,7 +181,7 @@ def validate_variant(
 ) -> VariantValidation:
     """Run `variant` on `device` (and on the CPU for the device-only comparison) and judge it by `profile`; with `om`,
     on the device as the `.om` files in that folder (runtime.load)."""
-    with load(root, variant.id, str(device), threads, om) as classifier:
+    with load(root, variant.id, device, threads, om) as classifier:
         engine, platform = classifier.engine, classifier.platform
         rows, logits, spans = variant_logits(classifier, reference.golden)
     activation = manifest.source.activation

@@ -4,15 +4,25 @@ use. (Whether a device is available to torch or ONNX Runtime: tests/runtime/test
 import pytest
 
 from npuport.core.devices import Device, classify_cpu, cpu_class
-from npuport.core.errors import BackendUnavailableError
+from npuport.core.errors import InputError
 
 
 def test_parse():
     assert str(Device.parse("cpu")) == "cpu" and str(Device.parse("NPU:1")) == "npu:1"
-    with pytest.raises(BackendUnavailableError, match="unknown device 'tpu'"):
-        Device.parse("tpu")
-    with pytest.raises(BackendUnavailableError, match="bad device index"):
-        Device.parse("cuda:x")
+    assert Device.parse("cuda") == Device.parse("cuda:0") == Device("cuda", 0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("tpu", "unknown device 'tpu'"),
+    ("cpu:1", "there is one CPU device"),
+    ("cpu:", "there is one CPU device"),
+    ("cuda:x", "bad device index in 'cuda:x'"),
+    ("npu:", "bad device index in 'npu:'"),
+    ("npu:-1", "bad device index"),
+])
+def test_a_device_that_names_no_device_is_an_input_error(text, message):
+    with pytest.raises(InputError, match=message):
+        Device.parse(text)
 
 
 @pytest.mark.parametrize(("machine", "flags", "expected"), [

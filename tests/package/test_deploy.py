@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from npuport import __version__
 from npuport.cli import app
+from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest
 from npuport.package.dockerfile import deploy_variant
@@ -167,9 +168,9 @@ def _ok(url: str) -> bool:
 def test_deployment_files_are_refused_where_the_base_install_could_not_serve(package, tmp_path):  # type: ignore[no-untyped-def]
     manifest = Manifest.load(package)
     with pytest.raises(InputError, match="builds a CPU image"):
-        deploy_variant(manifest, "cuda")
+        deploy_variant(manifest, Device("cuda"))
     torchscript = manifest.variants[0].model_copy(update={"id": "torchscript-fp32-dynamic", "format": "torchscript"})
     with pytest.raises(InputError, match="serves an ONNX variant"):
-        deploy_variant(manifest.model_copy(update={"variants": [torchscript]}), "cpu")
+        deploy_variant(manifest.model_copy(update={"variants": [torchscript]}), CPU)
     cli = CliRunner().invoke(app, ["package", str(package), "-o", str(tmp_path / "x"), "--image", IMAGE])
     assert cli.exit_code == 7 and "give it with --deploy" in cli.output and not (tmp_path / "x").exists()

@@ -16,7 +16,7 @@ from tritonclient.grpc import model_config_pb2
 from typer.testing import CliRunner
 
 from npuport.cli import app
-from npuport.core.devices import CpuClass, cpu_class
+from npuport.core.devices import CpuClass, Device, cpu_class
 from npuport.core.errors import InputError, IntegrityError, ParityError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import Bucket, Manifest, Placement, Platform, Validation
@@ -68,9 +68,9 @@ def test_packaging_refuses_what_did_not_pass_for_that_device(partly_validated_be
     with pytest.raises(ParityError, match=r"onnx-fp16-dynamic \(never validated\)"):
         build_package(partly_validated_bert, tmp_path / "p", variants=["onnx-fp32-dynamic", "onnx-fp16-dynamic"])
     with pytest.raises(ParityError, match=r"validated only on cpu, not on cuda:0"):
-        build_package(partly_validated_bert, tmp_path / "p", device="cuda", variants=["onnx-fp32-dynamic"])
+        build_package(partly_validated_bert, tmp_path / "p", device=Device("cuda"), variants=["onnx-fp32-dynamic"])
     with pytest.raises(ParityError, match="no variant has a passing validation on npu:0"):
-        build_package(partly_validated_bert, tmp_path / "p", device="npu")
+        build_package(partly_validated_bert, tmp_path / "p", device=Device("npu"))
     assert not (tmp_path / "p").exists() and not list(tmp_path.glob(".p*"))
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
+from npuport.core.devices import CPU
 from npuport.core.errors import BackendUnavailableError, ConversionError
 from npuport.core.manifest import Manifest
 from npuport.runtime import load
@@ -37,7 +38,7 @@ def test_openvino_variants_run_the_fp32_file_at_an_explicit_precision(openvino_a
 
 
 def test_a_verdict_records_the_precision_openvino_ran(openvino_artifacts):  # type: ignore[no-untyped-def]
-    run = validate_artifacts(openvino_artifacts, "cpu", ["openvino-fp32-dynamic", "openvino-bf16-dynamic"])
+    run = validate_artifacts(openvino_artifacts, CPU, ["openvino-fp32-dynamic", "openvino-bf16-dynamic"])
     assert run.passed
     manifest = Manifest.load(openvino_artifacts)
     for variant, hint in (("openvino-fp32-dynamic", "f32"), ("openvino-bf16-dynamic", "bf16")):
