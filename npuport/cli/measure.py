@@ -39,14 +39,12 @@ def eval_command(
     """Accuracy, micro/macro F1 and per-label P/R/F1 of every variant beside the fp32 reference; writes reports/eval.json.
 
     The reference runs on the CPU."""
-    from npuport.core.decisions import parse_threshold
     from npuport.core.reports.paths import eval_path
     from npuport.evaluate.accuracy import evaluate
     from npuport.evaluate.summary import per_label_summary
 
-    thresholds = parse_threshold(threshold) if threshold is not None else None
     with ProgressBar("evaluating", quiet=as_json) as progress:
-        report = evaluate(artifacts, data, variants or None, device, thresholds, batch_size, progress=progress)
+        report = evaluate(artifacts, data, variants or None, device, threshold, batch_size, progress=progress)
     render.evaluation(report, eval_path(artifacts), per_label_summary(report) if per_label else None, as_json)
 
 

@@ -5,7 +5,7 @@ An option used by one command only stays beside that command."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -71,6 +71,13 @@ VariantsOpt = Annotated[CommaList | None, typer.Option("--variants", parser=comm
                                                        help="Comma list of variant ids (default: all).")]
 TextsOpt = Annotated[Path | None, typer.Option("--texts", help=TEXTS_HELP)]
 TextsOrFileOpt = Annotated[Path | None, typer.Option("--texts", "--file", "-f", help=TEXTS_HELP)]  # predict's --file/-f of old
-ThresholdOpt = Annotated[str | None, typer.Option("--threshold", help="0.3 for every label, or LABEL=P,… per label "
-                                                                      "(default: the model's).")]
+def _threshold(text: str) -> Any:
+    from npuport.core.decisions import parse_threshold  # numpy: not for `--help`
+
+    return parse_threshold(text)
+
+
+# A Threshold (core.decisions: a number, or one per label); typer takes no union, hence Any.
+ThresholdOpt = Annotated[Any, typer.Option("--threshold", parser=_threshold, metavar="THRESHOLD",
+                         help="0.3 for every label, or LABEL=P,… per label, each label once (default: the model's).")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.")]

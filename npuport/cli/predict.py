@@ -41,14 +41,12 @@ def predict(
     """Classify texts with a converted variant on cpu, cuda or npu: labels over threshold and every score.
 
     With --json: one JSON object per text per line."""
-    from npuport.core.decisions import parse_threshold
     from npuport.core.texts import gather_texts
     from npuport.runtime import load
 
     chosen = gather_texts(text, texts)
-    thresholds = parse_threshold(threshold) if threshold is not None else None
     with load(artifacts, variant, device, threads, om) as classifier, ProgressBar("classifying", quiet=texts is None) as progress:
-        predictions = classifier.predict(chosen, thresholds, top_k, batch_size, progress=progress)
+        predictions = classifier.predict(chosen, threshold, top_k, batch_size, progress=progress)
     render.predictions(classifier.describe(), classifier.max_length, predictions, as_json)
 
 

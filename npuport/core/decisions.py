@@ -39,8 +39,13 @@ def decide(probabilities: np.ndarray, thresholds: np.ndarray, activation: str) -
     return decided
 
 
-def resolve_thresholds(threshold: Threshold | None, labels: list[str], default: float) -> np.ndarray:
-    """One threshold per label: `default`, one number for all, or per label (labels not named keep the default)."""
+def resolve_thresholds(threshold: Threshold | np.ndarray | None, labels: list[str], default: float) -> np.ndarray:
+    """One threshold per label: `default`, one number for all, or per label (labels not named keep the default).
+    An array is one already resolved (one value per label) and is returned as it is: resolved once, used twice."""
+    if isinstance(threshold, np.ndarray):
+        if threshold.shape != (len(labels),):
+            raise InputError(f"resolved thresholds must hold one value per label ({len(labels)}), got shape {threshold.shape}")
+        return threshold
     if threshold is None or isinstance(threshold, (int, float)):
         value = default if threshold is None else threshold
         _check_probability("threshold", value)
@@ -61,7 +66,8 @@ def _check_probability(what: str, value: object) -> None:
 
 
 def parse_threshold(text: str) -> Threshold:
-    """The CLI's --threshold: '0.3' for every label, or 'joy=0.4,anger=0.2' per label (others keep the default)."""
+    """The CLI's --threshold: '0.3' for every label, or 'joy=0.4,anger=0.2' per label (others keep the default); each
+    a probability, each label once. Whether the labels exist is checked where they are known (`resolve_thresholds`)."""
     text = text.strip()
     if "=" not in text:
         return _number(text, text)
@@ -70,12 +76,16 @@ def parse_threshold(text: str) -> Threshold:
         name, sep, value = part.rpartition("=")
         if not sep or not name.strip():
             raise InputError(f"bad --threshold part {part!r}: expected LABEL=NUMBER")
+        if name.strip() in pairs:
+            raise InputError(f"--threshold names {name.strip()!r} twice")
         pairs[name.strip()] = _number(value, part)
     return pairs
 
 
 def _number(value: str, where: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise InputError(f"bad --threshold {where!r}: expected a number like 0.3 or LABEL=NUMBER pairs") from None
+    _check_probability(f"--threshold {where!r}", number)
+    return number

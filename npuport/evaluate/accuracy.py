@@ -108,7 +108,7 @@ def evaluate(
     def score_variant(variant: Variant, on: Device, is_reference: bool) -> tuple[SystemRecord, np.ndarray]:
         started = time.perf_counter()
         with step(notify, variant.id), load(root, variant.id, on) as classifier:
-            predictions = classifier.predict(labelled.texts, threshold, batch_size=batch_size)
+            predictions = classifier.predict(labelled.texts, thresholds, batch_size=batch_size)
             engine = classifier.engine
         decided = np.zeros(labelled.gold.shape, dtype=bool)
         for i, prediction in enumerate(predictions):

@@ -115,7 +115,7 @@ class Classifier:
     def predict(
         self,
         texts: Sequence[str],
-        threshold: Threshold | None = None,
+        threshold: Threshold | np.ndarray | None = None,
         top_k: int | None = None,
         batch_size: int = 16,
         progress: Progress | None = None,
@@ -164,7 +164,7 @@ class Classifier:
         rows = next(iter(feed.values())).shape[0]
         return self._runners[bucket].infer(pad_to_bucket(feed, bucket, self.encoder.pad_token_id))[:rows]
 
-    def _thresholds(self, threshold: Threshold | None) -> np.ndarray:
+    def _thresholds(self, threshold: Threshold | np.ndarray | None) -> np.ndarray:
         return resolve_thresholds(threshold, self.labels, self.manifest.source.threshold)
 
     def _decide(

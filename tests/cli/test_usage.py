@@ -44,8 +44,10 @@ def test_a_command_line_that_does_not_parse_is_one_line_and_the_usage_code(args,
     (["validate", "a", "--device", "tpu"], "error: unknown device 'tpu'; use cpu, cuda[:N] or npu[:N]"),
     (["package", "a", "-o", "p", "--device", "npu:x"], "error: bad device index in 'npu:x'"),
     (["report", "a", "--device", "gpu"], "error: unknown device 'gpu'"),
+    (["predict", "a", "-t", "x", "--threshold", "calm=0.4,calm=0.6"], "error: --threshold names 'calm' twice"),
+    (["eval", "a", "--threshold", "1.5"], "error: --threshold '1.5' must be a number between 0 and 1"),
 ])
-def test_a_device_that_names_no_device_is_refused_before_anything_runs(args, message):
+def test_a_value_an_option_refuses_is_an_input_error_before_anything_runs(args, message):
     code, stdout, stderr = invoke(*args)  # "a" does not exist: nothing was opened
     assert (code, stdout) == (InputError.exit_code, "")
     assert stderr.startswith(message) and stderr.count("\n") == 1

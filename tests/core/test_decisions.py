@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from npuport.core.decisions import activate, decide, resolve_thresholds, to_probabilities
+from npuport.core.decisions import activate, decide, parse_threshold, resolve_thresholds, to_probabilities
 from npuport.core.errors import InputError
 
 
@@ -38,3 +38,21 @@ def test_thresholds_default_one_for_all_or_per_label():
     for bad in (1.5, -0.1, True):
         with pytest.raises(InputError, match="between 0 and 1"):
             resolve_thresholds(bad, labels, 0.5)
+    resolved = resolve_thresholds({"b": 0.9}, labels, 0.5)
+    assert resolve_thresholds(resolved, labels, 0.5) is resolved  # resolved once, passed on as it is
+    with pytest.raises(InputError, match="one value per label"):
+        resolve_thresholds(resolved[:2], labels, 0.5)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("calm=0.4,calm=0.6", "--threshold names 'calm' twice"),
+    ("calm=0.4, calm =0.6", "names 'calm' twice"),
+    ("2", "must be a number between 0 and 1"),
+    ("nan", "must be a number between 0 and 1"),
+    ("calm=inf", "must be a number between 0 and 1"),
+    ("=0.4", "expected LABEL=NUMBER"),
+    ("calm=high", "expected a number"),
+])
+def test_the_command_lines_threshold_names_each_label_once_with_a_probability(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_threshold(text)
