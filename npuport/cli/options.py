@@ -81,3 +81,6 @@ def _threshold(text: str) -> Any:
 ThresholdOpt = Annotated[Any, typer.Option("--threshold", parser=_threshold, metavar="THRESHOLD",
                          help="0.3 for every label, or LABEL=P,… per label, each label once (default: the model's).")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.")]
+ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", metavar="LIMIT", help="Override a limit of a precision's "
+                       "profile: PRECISION.FIELD=VALUE (repeatable; none switches a check off), e.g. "
+                       "fp16.max_abs_error=0.005. A limit no variant can meet (nan, -1, min_cosine=2) is refused.")]

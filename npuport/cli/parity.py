@@ -17,6 +17,7 @@ from npuport.cli.options import (
     JsonOpt,
     OmOpt,
     PackagePath,
+    ProfileOpt,
     SpinOpt,
     TextsOpt,
     ThreadsOpt,
@@ -31,8 +32,11 @@ def validate(
     device: DeviceOpt = CPU,
     variants: VariantsOpt = None,
     texts: TextsOpt = None,
-    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit: PRECISION.FIELD=VALUE (repeatable), e.g. fp16.max_abs_error=0.005.")] = None,
+    profile: ProfileOpt = None,
     profile_file: Annotated[Path | None, typer.Option(help='JSON overrides, e.g. {"int8": {"min_top1": 0.99}}.')] = None,
+    record: Annotated[bool, typer.Option("--record", help="With --profile or --profile-file: record these verdicts in "
+                                         "the manifest, replacing the stored ones (what package ships follows them). "
+                                         "Without it, such a run reports only, in reports/unrecorded/.")] = False,
     report: Annotated[Path | None, typer.Option(help="Directory for the JSON and Markdown reports (default: ARTIFACTS/reports).")] = None,
     threads: ThreadsOpt = None,
     spin: SpinOpt = False,
@@ -40,7 +44,8 @@ def validate(
 ) -> None:
     """Prove parity: each variant on the device against the fp32 eager CPU reference, judged by its precision's profile.
 
-    The reference replays the golden inputs recorded by convert; --texts replaces them (and needs the source model)."""
+    The reference replays the golden inputs recorded by convert; --texts replaces them (and needs the source model).
+    A run under limits of your own leaves the stored verdicts as they are, unless --record."""
     from npuport.core.texts import read_texts
     from npuport.validate.gate import validate_artifacts
     from npuport.validate.profiles import resolve_profiles
@@ -48,7 +53,7 @@ def validate(
     profiles = resolve_profiles(profile_file, profile or [])
     with ProgressBar("validating", quiet=as_json) as progress:
         run = validate_artifacts(artifacts, device, variants or None, read_texts(texts) if texts else None, profiles, report,
-                                 threads, progress=progress)
+                                 threads, progress=progress, record=record or not (profile or profile_file))
     render.validation(run, artifacts, as_json)
     run.raise_if_failed()
 
@@ -73,15 +78,15 @@ def doctor(
     variant: Annotated[str, typer.Option("--variant", help="The variant to examine (e.g. the one validate failed).")],
     device: DeviceOpt = CPU,
     texts: TextsOpt = None,
-    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate; the "
-                                                      "precision's min_cosine is the budget at every layer.")] = None,
+    profile: ProfileOpt = None,
     threads: ThreadsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Where parity breaks: every layer of the variant against the fp32 eager reference (embeddings, each layer's
     attention and feed-forward, pooler, logits), the first layer past the budget and the nodes computing it.
 
-    Needs the source model (the reference's layers); writes reports/doctor-VARIANT-DEVICE.json and .png."""
+    The precision's min_cosine (--profile changes it) is the budget at every layer. Needs the source model (the
+    reference's layers); writes reports/doctor-VARIANT-DEVICE.json and .png."""
     from npuport.core.texts import read_texts
     from npuport.doctor.localise import diagnose
     from npuport.validate.profiles import resolve_profiles
@@ -103,7 +108,7 @@ def tune(
                                               "passing file wins).")] = "auto",
     smoothing: Annotated[str, typer.Option(help="int8: SmoothQuant before quantizing: auto (the α closest to fp32 on "
                                                 "the calibration texts), off, or an α in (0, 1).")] = "auto",
-    profile: Annotated[list[str] | None, typer.Option("--profile", help="Override a limit, as for validate.")] = None,
+    profile: ProfileOpt = None,
     threads: ThreadsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

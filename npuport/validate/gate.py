@@ -26,8 +26,14 @@ class ValidationRun(Verdicts):
     json_report: Path
     markdown_report: Path
     advice: dict[str, str] = field(default_factory=dict)  # failing variant → what to do next
+    recorded: bool = True  # the verdicts are the manifest's now (False: reported only)
 
     action = "validation"
+
+
+# Under reports/: the reports of runs whose verdicts the manifest does not take (limits of the user's own), so the
+# reports the stored verdicts point to are never overwritten by them.
+UNRECORDED_DIR = "unrecorded"
 
 
 def validate_artifacts(
@@ -39,8 +45,11 @@ def validate_artifacts(
     report_dir: Path | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    record: bool = True,
 ) -> ValidationRun:
-    """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model)."""
+    """Validate `variants` (default: all) on `device`; `texts` replace the golden inputs (needs the source model).
+    `record` False leaves the manifest's verdicts as they are: the reports go to reports/unrecorded/ (or `report_dir`,
+    if not reports/ itself)."""
     root = Path(path)
     manifest = Manifest.load(root)
     profiles = profiles or DEFAULT_PROFILES
@@ -48,7 +57,10 @@ def validate_artifacts(
     missing = sorted({v.precision for v in chosen} - set(profiles))
     if missing:
         raise InputError(f"no validation profile for precision {', '.join(missing)}")
-    report_dir = writable_directory(report_dir or reports_dir(root))  # before the run, not after it
+    recorded_reports = reports_dir(root)
+    if not record and report_dir is not None and report_dir.resolve() == recorded_reports.resolve():
+        raise InputError(f"{report_dir} holds the reports the recorded verdicts point to: an unrecorded run writes elsewhere")
+    report_dir = writable_directory(report_dir or (recorded_reports if record else recorded_reports / UNRECORDED_DIR))
     reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
     notify = reporter(progress)
     notify(total(len(chosen)))
@@ -58,6 +70,8 @@ def validate_artifacts(
             results.append(validate_variant(root, manifest, variant, device, profiles[variant.precision], reference, threads))
     entries = [r.as_dict() | {"reference": reference.origin} for r in results]
     json_report, markdown_report = write_reports(report_dir, manifest, str(device), entries)
+    if not record:
+        return ValidationRun(str(device), reference.origin, results, json_report, markdown_report, recorded=False)
     _record(root, json_report, results)
     return ValidationRun(str(device), reference.origin, results, json_report, markdown_report,
                          advice(Manifest.load(root), str(device), root))

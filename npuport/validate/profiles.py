@@ -138,6 +138,11 @@ def resolve_profiles(file: Path | None = None, overrides: list[str] | tuple[str,
 
 
 _TUNABLE = {f.name for f in fields(Profile)} - {"name"}
+# What each limit can be: a limit outside its range (nan, -1, a cosine of 2) fails every variant, so it is refused.
+_SHARE = (0.0, 1.0)
+_RANGES = {"atol": (0.0, math.inf), "rtol": (0.0, math.inf), "max_abs_error": (0.0, math.inf), "max_error_rate": _SHARE,
+           "min_cosine": (-1.0, 1.0), "min_top1": _SHARE, "min_topk": _SHARE, "max_real_flip_rate": _SHARE,
+           "top_k": (1, math.inf)}
 
 
 def _override(profiles: dict[str, Profile], precision: str, key: str, value: Any, where: str) -> Profile:
@@ -149,6 +154,11 @@ def _override(profiles: dict[str, Profile], precision: str, key: str, value: Any
         raise InputError(f"{where}: {precision}.{key} must be a number or null, got {value!r}")
     if value is None and key in ("atol", "rtol", "top_k"):
         raise InputError(f"{where}: {precision}.{key} cannot be switched off")
+    if value is not None:
+        low, high = _RANGES[key]
+        if not (math.isfinite(value) and low <= value <= high) or (key == "top_k" and value != int(value)):
+            within = "a whole number of at least 1" if key == "top_k" else f"a number from {low:g} to {high:g}"
+            raise InputError(f"{where}: {precision}.{key} must be {within} (or none), got {value!r}")
     if key == "top_k":
         value = int(value)
     return replace(profiles[precision], **{key: value})

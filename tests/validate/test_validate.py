@@ -144,9 +144,16 @@ def test_profiles_resolve_overrides_and_refuse_nonsense(tmp_path):
     assert profiles["bf16"].max_error_rate is None and profiles["fp32"] == DEFAULT_PROFILES["fp32"]
     for bad, message in [("fp16.nope=1", "unknown profile field"), ("fp8.atol=1", "unknown precision"),
                          ("fp16.atol=x", "not a number"), ("fp16", "expected PRECISION.FIELD=VALUE"),
-                         ("fp16.atol=none", "cannot be switched off")]:
+                         ("fp16.atol=none", "cannot be switched off"),
+                         # limits no variant can meet: refused before anything runs (issue 22)
+                         ("fp32.max_abs_error=nan", "must be a number from 0 to inf"), ("fp32.max_abs_error=-1", "from 0"),
+                         ("fp32.min_cosine=2", "from -1 to 1"), ("fp32.min_cosine=inf", "from -1 to 1"),
+                         ("int8.min_top1=1.01", "from 0 to 1"), ("int8.top_k=2.5", "a whole number")]:
         with pytest.raises(InputError, match=message):
             resolve_profiles(overrides=[bad])
+    file.write_text('{"fp32": {"max_abs_error": NaN}}')
+    with pytest.raises(InputError, match="must be a number from 0"):
+        resolve_profiles(file)
     file.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         resolve_profiles(file)

@@ -41,6 +41,7 @@ def validation(run: ValidationRun, artifacts: Path, as_json: bool) -> None:
     if as_json:
         return emit_json({"device": run.device, "passed": run.passed, "reference": run.reference,
                           "report": {"json": str(run.json_report), "markdown": str(run.markdown_report)},
+                          "recorded": run.recorded,
                           "advice": run.advice,
                           "variants": [r.as_dict() for r in run.results]})
     _parity(run, artifacts)
@@ -50,6 +51,9 @@ def validation(run: ValidationRun, artifacts: Path, as_json: bool) -> None:
     line("top-1*/top-k*: a different pick the reference scores within the profile's tolerance counts as a tie; "
          f"reference: {run.reference}")
     line(f"reports: {run.markdown_report}, {run.json_report}", soft_wrap=True)
+    if not run.recorded:
+        line("not recorded in the manifest: these limits are your own (--profile, --profile-file), so the stored "
+             "verdicts stand; --record replaces them", soft_wrap=True)
 
 
 def verification(result: VerifyResult, package: Path, as_json: bool) -> None:
