@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from npuport.core.errors import InputError
 from npuport.core.files import atomic_path, fsync_directory, remove_stale_temporaries, write_text_atomic
+from npuport.core.manifest import MANIFEST_NAME
 from npuport.score.rows import Row
 
 if TYPE_CHECKING:
@@ -32,10 +33,25 @@ FINGERPRINT = "score.json"
 
 
 def check_output(path: Path) -> Path:
+    """`path`, a .jsonl or .parquet file outside every package and artifacts directory: a file npuport did not list
+    there fails `verify` (a package) or is one its manifest does not know (artifacts)."""
     path = Path(path)
     if path.suffix not in OUTPUTS:
         raise InputError(f"{path}: unsupported output type {path.suffix or '(none)'!r}; use .jsonl or .parquet")
+    holder = next((folder for folder in path.absolute().parents if _holds_manifest(folder)), None)
+    if holder is not None:
+        raise InputError(f"{path} is inside {holder}, a package or artifacts directory (its {MANIFEST_NAME} lists every "
+                         "file there): write the scores elsewhere")
     return path
+
+
+def _holds_manifest(folder: Path) -> bool:
+    """Whether `folder` holds an npuport manifest (a JSON object with variants), not just any manifest.json."""
+    try:
+        data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "variants" in data
 
 
 def parts_directory(output: Path) -> Path:

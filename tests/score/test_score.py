@@ -179,3 +179,7 @@ def test_cli_error_is_one_line_with_exit_code(structbert_artifacts, tmp_path):
     source = corpus(tmp_path / "in.txt", 3)
     bad = npuport("score", structbert_artifacts, source, "-o", tmp_path / "out.csv")
     assert (bad.returncode, bad.stderr) == (7, f"error: {tmp_path / 'out.csv'}: unsupported output type '.csv'; use .jsonl or .parquet\n")
+    inside = Path(structbert_artifacts) / "reports" / "scores.jsonl"  # issue 22: it would fail the package's verify
+    refused = npuport("score", structbert_artifacts, source, "-o", inside)
+    assert refused.returncode == 7 and refused.stderr.startswith(f"error: {inside} is inside {structbert_artifacts}, a package")
+    assert not inside.exists() and not inside.with_name("scores.jsonl.parts").exists()
