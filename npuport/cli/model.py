@@ -11,6 +11,7 @@ from npuport.cli import render
 from npuport.cli.options import (
     TEXTS_HELP,
     ArtifactsDir,
+    ArtifactsOutput,
     CpuClassOpt,
     DeployTargetOpt,
     Int8WeightsOpt,
@@ -30,7 +31,7 @@ def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
 
 def convert(
     model_dir: ModelDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
+    output: ArtifactsOutput,
     formats: Annotated[str, typer.Option(help="Comma list of torchscript, onnx.")] = "torchscript,onnx",
     precisions: Annotated[str | None, typer.Option(help="Comma list of fp32, fp16, bf16, int8 (bf16: TorchScript only, "
                                                         "int8: ONNX only). Default: all four, each where its format builds it.")] = None,
@@ -77,7 +78,7 @@ def import_onnx(
                                          "(model.onnx beside config.json and the tokenizer) or an .onnx file.")],
     source: Annotated[Path, typer.Option("--source", help="The model directory it was exported from: the tokenizer and "
                                          "the fp32 reference the file is judged against.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Artifacts directory to write.")],
+    output: ArtifactsOutput,
     as_json: JsonOpt = False,
 ) -> None:
     """Adopt an ONNX export made elsewhere into a manifest (specs and precision read from the graph, golden reference

@@ -31,10 +31,20 @@ PackagePath = Annotated[Path, typer.Argument(metavar="PACKAGE", help="A package 
 
 # Options
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-DeviceOpt = Annotated[Device, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="Where the variants "
-                                            "run: cpu, cuda[:N] or npu[:N]; never silently replaced by the CPU.")]
-TargetDeviceOpt = Annotated[Device, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="The target "
-                                                 "device: only variants with a passing validation there are packaged.")]
+def device_option(what: str) -> Any:
+    """`--device DEVICE`, parsed here into a Device (core.devices): cpu, cuda[:N], npu[:N]."""
+    return typer.Option("--device", parser=Device.parse, metavar="DEVICE", help=what)
+
+
+def output_option(what: str) -> Any:
+    """`-o/--output PATH`, one spelling for every command that writes; `what` says what it writes."""
+    return typer.Option("-o", "--output", metavar="PATH", help=what)
+
+
+DeviceOpt = Annotated[Device, device_option("Where the variants run: cpu, cuda[:N] or npu[:N]; never silently replaced "
+                                            "by the CPU.")]
+TargetDeviceOpt = Annotated[Device, device_option("The target device: only variants with a passing validation there "
+                                                  "are packaged.")]
 DeployTargetOpt = Annotated[str | None, typer.Option("--target", help="cpu, ascend or cuda: only what that target runs best "
                                                                       "(replaces the formats/precisions/shapes chosen).")]
 DeployOpt = Annotated[bool, typer.Option("--deploy", help="Also write deploy/Dockerfile (npuport serve on the package, base "
@@ -48,8 +58,9 @@ CpuClassOpt = Annotated[str | None, typer.Option("--cpu-class", help="The CPU cl
                                                  "or mixed), native (this machine), or names like x86-64-avx512-vnni, "
                                                  "x86-64-amx, x86-64-avx2 (comma list). Default: portable; native with "
                                                  "--target cpu.")]
-ShownDeviceOpt = Annotated[Device | None, typer.Option("--device", parser=Device.parse, metavar="DEVICE", help="Whose "
-                                                       "speed and parity to show (default: cpu if benchmarked there).")]
+ShownDeviceOpt = Annotated[Device | None, device_option("Whose speed and parity to show (default: cpu if benchmarked "
+                                                       "there).")]
+ArtifactsOutput = Annotated[Path, output_option("Artifacts directory to write.")]
 OmOpt = Annotated[Path | None, typer.Option("--om", help="With --device npu: run the .om files the package's atc/ scripts "
                                           "wrote to this folder (through ACL: ais_bench), not the ONNX files.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Intra-op threads for ONNX Runtime and torch (default: every "

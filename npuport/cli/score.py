@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import BatchSizeOpt, DeviceOpt, JsonOpt, Loadable, ThreadsOpt, VariantOpt
+from npuport.cli.options import BatchSizeOpt, DeviceOpt, JsonOpt, Loadable, ThreadsOpt, VariantOpt, output_option
 from npuport.cli.progress import ProgressBar
 from npuport.core.devices import CPU
 
@@ -17,7 +17,7 @@ def score(
     package: Loadable,
     source: Annotated[Path, typer.Argument(metavar="INPUT", help='Texts: .txt one per line, .jsonl objects with "text" '
                                            '(and an optional "id"), or .parquet with a "text" column (and "id").')],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where the scored rows go: .jsonl or .parquet.")],
+    output: Annotated[Path, output_option("Where the scored rows go: .jsonl or .parquet.")],
     engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (a Ray Data job).")] = "local",
     workers: Annotated[int, typer.Option("--workers", help="Ray actors, one Classifier each.")] = 2,
     variant: VariantOpt = None,

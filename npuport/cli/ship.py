@@ -8,14 +8,23 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import ArtifactsDir, DeployOpt, DeployTargetOpt, ImageOpt, JsonOpt, TargetDeviceOpt, VariantsOpt
+from npuport.cli.options import (
+    ArtifactsDir,
+    DeployOpt,
+    DeployTargetOpt,
+    ImageOpt,
+    JsonOpt,
+    TargetDeviceOpt,
+    VariantsOpt,
+    output_option,
+)
 from npuport.cli.progress import ProgressBar
 from npuport.core.devices import CPU
 
 
 def package(
     artifacts: ArtifactsDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Package directory to write, e.g. dist/NAME (NAME.tar.gz beside it).")],
+    output: Annotated[Path, output_option("Package directory to write, e.g. dist/NAME (NAME.tar.gz beside it).")],
     device: TargetDeviceOpt = CPU,
     variants: VariantsOpt = None,
     triton: Annotated[bool, typer.Option("--triton", help="Also write a Triton Inference Server model repository.")] = False,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from npuport.core.atc import ATC_MAX_OPSET
 from npuport.core.buckets import DEFAULT_BUCKETS, parse_buckets
-from npuport.core.errors import ConversionError
-from npuport.core.int8 import INT8_WEIGHTS, NATIVE, choose_int8
+from npuport.core.errors import InputError
+from npuport.core.int8 import NATIVE, choose_int8
 from npuport.core.manifest import Bucket, Format, Precision, ShapeMode
 from npuport.core.targets import TARGETS
 
@@ -81,19 +81,17 @@ class ConvertOptions:
         ):
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:
-                raise ConversionError(f"unknown {name} {unknown or '(none)'}; choose from {', '.join(allowed)}")
-        if self.int8_weights is not None and self.int8_weights not in INT8_WEIGHTS:
-            raise ConversionError(f"--int8-weights must be one of {', '.join(INT8_WEIGHTS)}, got {self.int8_weights!r}")
-        choose_int8(self.int8_weights, self.cpu_class)  # an unknown --cpu-class is an error before anything is built
+                raise InputError(f"unknown {name} {unknown or '(none)'}; choose from {', '.join(allowed)}")
+        choose_int8(self.int8_weights, self.cpu_class)  # an unknown scheme or --cpu-class: before anything is built
         unknown = [engine for engine in self.engines if engine not in ENGINES]
         if unknown or not self.engines:
-            raise ConversionError(f"unknown engine {unknown or '(none)'}; choose from {', '.join(ENGINES)}")
+            raise InputError(f"unknown engine {unknown or '(none)'}; choose from {', '.join(ENGINES)}")
         if self.fuse not in FUSE_CHOICES:
-            raise ConversionError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
+            raise InputError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
-            raise ConversionError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads up to {ATC_MAX_OPSET})")
+            raise InputError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads up to {ATC_MAX_OPSET})")
         if not self.buckets and self.gear_texts is None and "static" in self.shapes:
-            raise ConversionError("static shapes need buckets: give --buckets BATCHxSEQ,… or --buckets auto --texts FILE")
+            raise InputError("static shapes need buckets: give --buckets BATCHxSEQ,… or --buckets auto --texts FILE")
 
 
 def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
@@ -102,7 +100,7 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
     for precision in options.precisions or ():
         only = ONLY_FORMAT.get(precision)
         if only and only[0] not in options.formats:
-            raise ConversionError(f"{only[1]}; add {only[0]} to --formats or drop {precision} from --precisions")
+            raise InputError(f"{only[1]}; add {only[0]} to --formats or drop {precision} from --precisions")
     plans: list[VariantPlan] = []
     for fmt in options.formats:
         for precision in options.precisions or PRECISIONS:
@@ -115,10 +113,10 @@ def plan_variants(options: ConvertOptions) -> list[VariantPlan]:
                     continue
                 plans.append(VariantPlan(fmt, precision, shape, options.buckets if shape == "static" else ()))
     if not plans:
-        raise ConversionError("the chosen formats/precisions/shapes leave nothing to build "
+        raise InputError("the chosen formats/precisions/shapes leave nothing to build "
                               "(int8 without --int8-static is dynamic-only)")
     if "openvino" in options.engines and VariantPlan("onnx", "fp32", "dynamic") not in plans:
-        raise ConversionError("--engines openvino runs the fp32 dynamic ONNX graph: add onnx, fp32 and dynamic to the matrix")
+        raise InputError("--engines openvino runs the fp32 dynamic ONNX graph: add onnx, fp32 and dynamic to the matrix")
     return plans
 
 
@@ -127,9 +125,9 @@ def for_target(options: ConvertOptions, target: str) -> ConvertOptions:
     int8 is built for this machine's CPU class unless --cpu-class names another (it is validated here, on this class);
     for ascend the opset must be one ATC's ONNX parser reads (core.atc)."""
     if target not in TARGETS:
-        raise ConversionError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+        raise InputError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
     if target == "ascend" and options.opset > ATC_MAX_OPSET:
-        raise ConversionError(f"--target ascend: opset {options.opset} is newer than ATC's ONNX parser reads "
+        raise InputError(f"--target ascend: opset {options.opset} is newer than ATC's ONNX parser reads "
                               f"(up to {ATC_MAX_OPSET}); give --opset {ATC_MAX_OPSET} or lower")
     formats, precisions, shapes = TARGETS[target].matrix()  # type: ignore[index]
     cpu_class = options.cpu_class or (NATIVE if target == "cpu" else None)

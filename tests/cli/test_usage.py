@@ -5,6 +5,7 @@ every help shows its placeholders in one style."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import typer
@@ -93,3 +94,11 @@ def test_every_help_shows_placeholders_in_one_style():
             for param in command.get_params(context):  # type: ignore[attr-defined]
                 flag = getattr(param, "is_flag", False)
                 assert (param.metavar == "") if flag else re.fullmatch(r"[A-Z][A-Z_]*", param.metavar), (path, param.name)
+
+
+def test_shared_options_are_declared_once():
+    import npuport.cli
+
+    sources = "".join(path.read_text(encoding="utf-8") for path in Path(npuport.cli.__file__).parent.glob("*.py"))
+    for name in ("--device", "--output", "--profile", "--threshold", "--variants", "--json", "--threads"):
+        assert sources.count(f'"{name}"') == 1, name

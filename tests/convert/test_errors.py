@@ -11,7 +11,7 @@ import pytest
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
 from npuport.core.buckets import parse_buckets
-from npuport.core.errors import BucketError, ConversionError, NpuportError
+from npuport.core.errors import BucketError, ConversionError, InputError, NpuportError
 from npuport.core.manifest import Manifest
 
 SMALL = ConvertOptions(formats=("onnx",), precisions=("fp32",), shapes=("dynamic",))
@@ -46,7 +46,7 @@ def test_malformed_buckets(spec):
 def test_bad_options(kwargs, message):
     from npuport.convert.plan import plan_variants
 
-    with pytest.raises(ConversionError, match=message):
+    with pytest.raises(InputError, match=message):  # an option error, exit 7 (issue 25), not a failed export
         plan_variants(ConvertOptions(**kwargs))
 
 

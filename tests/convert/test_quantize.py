@@ -11,7 +11,7 @@ import pytest
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
 from npuport.convert.quantize import LADDER, node_roles, quantize_onnx_int8
-from npuport.core.errors import ConversionError, InputError
+from npuport.core.errors import InputError
 from npuport.core.int8 import VNNI_CLASSES
 from npuport.validate.gate import validate_artifacts
 
@@ -77,7 +77,7 @@ def test_full_int8_weights_are_recorded_as_exact_on_vnni_classes_only(converted,
 
 
 def test_an_unknown_int8_scheme_or_cpu_class_is_refused():
-    with pytest.raises(ConversionError, match="--int8-weights must be one of uint8, int8-7bit, int8"):
+    with pytest.raises(InputError, match="--int8-weights must be one of uint8, int8-7bit, int8"):
         ConvertOptions(int8_weights="int4")
     with pytest.raises(InputError, match="unknown --cpu-class 'x86-64-avx9'"):
         ConvertOptions(cpu_class="x86-64-avx9")

@@ -9,7 +9,7 @@ import pytest
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
 from npuport.core.devices import CPU
-from npuport.core.errors import BackendUnavailableError, ConversionError
+from npuport.core.errors import BackendUnavailableError, InputError
 from npuport.core.manifest import Manifest
 from npuport.runtime import load
 from npuport.validate.gate import validate_artifacts
@@ -50,7 +50,7 @@ def test_a_verdict_records_the_precision_openvino_ran(openvino_artifacts):  # ty
 def test_openvino_runs_on_the_cpu_only_and_needs_the_fp32_dynamic_graph(openvino_artifacts):  # type: ignore[no-untyped-def]
     with pytest.raises(BackendUnavailableError, match="OpenVINO variants run on --device cpu only"):
         load(openvino_artifacts, "openvino-bf16-dynamic", device="npu")
-    with pytest.raises(ConversionError, match="--engines openvino runs the fp32 dynamic ONNX graph"):
+    with pytest.raises(InputError, match="--engines openvino runs the fp32 dynamic ONNX graph"):
         from npuport.convert.plan import plan_variants
 
         plan_variants(ConvertOptions(formats=("onnx",), precisions=("int8",), shapes=("dynamic",), engines=("openvino",)))
