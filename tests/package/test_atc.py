@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from npuport.cli import app
 from npuport.convert.plan import ConvertOptions, for_target
 from npuport.core.atc import atc_model
-from npuport.core.errors import ConversionError
+from npuport.core.errors import InputError
 from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Manifest
 from npuport.package.atc import atc_script, gear_script, routes, write_atc
@@ -136,11 +136,11 @@ def test_the_stand_in_refuses_each_mistake_atc_would(atc_dir, atc_env, tmp_path)
 
 def test_target_ascend_refuses_an_opset_atc_cannot_parse(tiny_model, tmp_path):  # type: ignore[no-untyped-def]
     assert for_target(ConvertOptions(), "ascend").opset <= 18
-    with pytest.raises(ConversionError, match="--target ascend: opset 19 is newer than ATC's ONNX parser reads"):
+    with pytest.raises(InputError, match="--target ascend: opset 19 is newer than ATC's ONNX parser reads"):
         for_target(ConvertOptions(opset=19), "ascend")
     cli = CliRunner().invoke(app, ["convert", str(tiny_model("bert")), "-o", str(tmp_path / "out"), "--target", "ascend",
                                    "--opset", "19"])
-    assert cli.exit_code == ConversionError.exit_code and not (tmp_path / "out").exists()
+    assert cli.exit_code == InputError.exit_code and not (tmp_path / "out").exists()
     assert cli.output.strip().splitlines()[-1].startswith("error: --target ascend: opset 19")
 
 

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from npuport.cli import app
+from npuport.core.devices import Device
 from npuport.core.errors import BackendUnavailableError, InputError
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
@@ -49,7 +50,7 @@ def acl(monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_verify_on_npu_replays_the_golden_inputs_through_the_gears_model(compiled, acl):  # type: ignore[no-untyped-def]
     package, folder = compiled
-    result = verify_package(package, "npu", om=folder / "gears")
+    result = verify_package(package, Device.parse("npu"), om=folder / "gears")
     assert result.passed, result.results[0].checks
     (replay,) = result.results
     assert replay.engine.startswith("ACL via ais_bench (fp16-static-gears.om sha256 ")
