@@ -12,7 +12,7 @@ from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest, Validation
 from npuport.core.progress import Progress, reporter, step, total
 from npuport.core.reports.keep import still_current
-from npuport.core.reports.paths import reports_dir
+from npuport.core.reports.paths import reports_dir, unrecorded_reports_dir
 from npuport.validate.parity_report import write_reports
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import VariantValidation, Verdicts, custom_reference, golden_reference, validate_variant
@@ -29,11 +29,6 @@ class ValidationRun(Verdicts):
     recorded: bool = True  # the verdicts are the manifest's now (False: reported only)
 
     action = "validation"
-
-
-# Under reports/: the reports of runs whose verdicts the manifest does not take (limits of the user's own), so the
-# reports the stored verdicts point to are never overwritten by them.
-UNRECORDED_DIR = "unrecorded"
 
 
 def validate_artifacts(
@@ -60,7 +55,7 @@ def validate_artifacts(
     recorded_reports = reports_dir(root)
     if not record and report_dir is not None and report_dir.resolve() == recorded_reports.resolve():
         raise InputError(f"{report_dir} holds the reports the recorded verdicts point to: an unrecorded run writes elsewhere")
-    report_dir = writable_directory(report_dir or (recorded_reports if record else recorded_reports / UNRECORDED_DIR))
+    report_dir = writable_directory(report_dir or (recorded_reports if record else unrecorded_reports_dir(root)))
     reference = custom_reference(root, manifest, texts) if texts else golden_reference(root, manifest)
     notify = reporter(progress)
     notify(total(len(chosen)))

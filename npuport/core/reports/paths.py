@@ -18,6 +18,11 @@ def reports_dir(root: Path) -> Path:
     return Path(root) / REPORTS_DIR
 
 
+def unrecorded_reports_dir(root: Path) -> Path:
+    """Reports of runs whose verdicts the manifest does not take (the user's own limits): never over the recorded ones."""
+    return reports_dir(root) / "unrecorded"
+
+
 def validation_paths(report_dir: Path, device: str) -> tuple[Path, Path]:
     """The JSON and Markdown parity reports of one device (`report_dir`: reports/ unless validate was told another)."""
     stem = f"validation-{device_slug(device)}"
