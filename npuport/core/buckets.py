@@ -89,6 +89,13 @@ class Chunk:
     bucket: Bucket | None
 
 
+def bucket_for(buckets: Sequence[Bucket], rows: int, seq: int) -> Bucket | None:
+    """The bucket a batch of `rows` texts of at most `seq` tokens is padded to: the smallest area that holds it
+    (ties: the shorter sequence), None if none does. The runtime's rule; validation samples with it too."""
+    roomy = [b for b in buckets if b.batch >= rows and b.seq >= seq]
+    return min(roomy, key=lambda b: (b.batch * b.seq, b.seq), default=None)
+
+
 class BucketPolicy:
     """Static variants: pad a batch up to the smallest bucket that fits, split what exceeds the largest."""
 
@@ -115,10 +122,8 @@ class BucketPolicy:
         chunks: list[Chunk] = []
         start = 0
         while start < batch:
-            remaining = batch - start
-            roomy = [b for b in fitting if b.batch >= remaining]
-            if roomy:
-                best = min(roomy, key=lambda b: (b.batch * b.seq, b.seq))
+            best = bucket_for(fitting, batch - start, seq)
+            if best:
                 chunks.append(Chunk(start, batch, best))
                 break
             chunks.append(Chunk(start, start + largest.batch, largest))

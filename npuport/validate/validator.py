@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from npuport.core.buckets import BucketPolicy
+from npuport.core.buckets import BucketPolicy, bucket_for
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError, ParityError
@@ -136,37 +136,41 @@ def variant_logits(classifier: Classifier, golden: GoldenInputs) -> tuple[np.nda
     parts = []
     spans: list[dict[str, Any]] = []
     start = 0
-    for bucket, texts in assign_to_buckets(golden.lengths, variant.buckets):
-        for s in range(0, len(texts), bucket.batch):
-            chunk = texts[s : s + bucket.batch]
+    for bucket, batches in assign_to_buckets(golden.lengths, variant.buckets):
+        for chunk in batches:
             parts.append(classifier.logits(golden.rows(chunk, seq=bucket.seq), bucket))
             rows_all.append(chunk)
-        spans.append({"bucket": str(bucket), "rows": [start, start + len(texts)]})
-        start += len(texts)
+        texts = sum(len(chunk) for chunk in batches)
+        spans.append({"bucket": str(bucket), "rows": [start, start + texts]})
+        start += texts
     return np.concatenate(rows_all), np.concatenate(parts), spans
 
 
-def assign_to_buckets(lengths: np.ndarray, buckets: list[Bucket]) -> list[tuple[Bucket, np.ndarray]]:
-    """Each text goes to a bucket of the smallest sequence that holds it (as the runtime would pad it), shared
-    round-robin between buckets of that sequence; a bucket left with fewer than MIN_TEXTS_PER_BUCKET also gets
-    that many of the texts it can hold, spread over their lengths — every bucket runs, no text runs needlessly often."""
-    assigned: dict[Bucket, list[int]] = {b: [] for b in buckets}
-    turn: dict[int, int] = {}
-    for text in np.argsort(lengths, kind="stable"):
-        fitting = [b for b in buckets if b.seq >= lengths[text]]
-        if not fitting:
-            continue  # longer than every bucket: the golden rows are cut to the largest bucket, so this never happens
-        seq = min(b.seq for b in fitting)
-        tied = [b for b in fitting if b.seq == seq]
-        turn[seq] = turn.get(seq, -1) + 1
-        assigned[tied[turn[seq] % len(tied)]].append(int(text))
-    for bucket, texts in assigned.items():
+def assign_to_buckets(lengths: np.ndarray, buckets: list[Bucket]) -> list[tuple[Bucket, list[np.ndarray]]]:
+    """The calls that check each bucket, padded as the runtime pads them (`bucket_for`): every text in the bucket it
+    is served in alone, in batches the bucket holds; a bucket left with fewer than MIN_TEXTS_PER_BUCKET also gets one
+    batch of texts the runtime would pad to it in a batch that size, spread over their lengths (none: it stays thin
+    and the report says so) — every bucket the runtime uses runs, no text runs needlessly often."""
+    order = np.argsort(lengths, kind="stable")
+    alone: dict[Bucket, list[int]] = {b: [] for b in buckets}
+    for text in order:
+        bucket = bucket_for(buckets, 1, lengths[text])
+        if bucket is not None:  # else longer than every bucket: golden rows are cut to the largest, so never
+            alone[bucket].append(int(text))
+    calls: list[tuple[Bucket, list[np.ndarray]]] = []
+    for bucket in buckets:
+        texts = np.array(alone[bucket], dtype=np.int64)
+        batches = [texts[s : s + bucket.batch] for s in range(0, len(texts), bucket.batch)]
         if len(texts) < MIN_TEXTS_PER_BUCKET:
-            fits = np.flatnonzero(lengths <= bucket.seq)
-            fits = fits[np.argsort(lengths[fits], kind="stable")]
-            picks = np.unique(np.linspace(0, len(fits) - 1, num=min(MIN_TEXTS_PER_BUCKET, len(fits))).round().astype(int))
-            texts[:] = sorted(set(texts) | set(fits[picks].tolist()), key=lambda i: lengths[i])
-    return [(b, np.array(assigned[b], dtype=np.int64)) for b in buckets]
+            rows = min(bucket.batch, MIN_TEXTS_PER_BUCKET)
+            own = set(alone[bucket])
+            fits = np.array([t for t in order if t not in own and bucket_for(buckets, rows, lengths[t]) == bucket],
+                            dtype=np.int64)
+            picks = fits[np.unique(np.linspace(0, len(fits) - 1, num=min(rows, len(fits))).round().astype(int))]
+            if len(picks) and bucket_for(buckets, len(picks), lengths[picks].max()) == bucket:
+                batches.append(picks)
+        calls.append((bucket, batches))
+    return calls
 
 
 def validate_variant(

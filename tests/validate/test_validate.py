@@ -13,6 +13,7 @@ import pytest
 from cli_runner import npuport  # type: ignore[import-not-found]
 from onnx import numpy_helper
 
+from npuport.core.buckets import BucketPolicy, Chunk, parse_buckets
 from npuport.core.devices import cpu_class
 from npuport.core.errors import InputError
 from npuport.core.files import sha256_file
@@ -77,14 +78,23 @@ def test_static_variants_are_checked_in_every_bucket(validated):  # type: ignore
     assert static.end_to_end.texts == sum(b["texts"] for b in static.buckets)
 
 
-def test_static_buckets_share_the_texts_and_none_runs_empty():
+def test_static_buckets_are_checked_as_the_runtime_pads_them():
     lengths = np.array([10 + 4 * i for i in range(12)] + [70 + 7 * i for i in range(8)])  # 12 fit 64 tokens, 8 do not
-    buckets = [Bucket(batch=1, seq=64), Bucket(batch=1, seq=128), Bucket(batch=16, seq=128)]
-    assigned = {str(b): texts.tolist() for b, texts in assign_to_buckets(lengths, buckets)}
-    assert assigned["1x64"] == list(range(12))  # each short text once, in the smallest bucket that holds it
-    assert set(range(12, 20)) <= set(assigned["1x128"]) | set(assigned["16x128"])  # long ones shared between the 128s
-    # each 128 bucket got 4 long texts and is topped up to MIN_TEXTS_PER_BUCKET with texts it can hold
-    assert all(MIN_TEXTS_PER_BUCKET <= len(assigned[b]) <= 4 + MIN_TEXTS_PER_BUCKET for b in ("1x128", "16x128"))
+    buckets = parse_buckets("1x64,1x128,16x128")
+    calls = assign_to_buckets(lengths, buckets)
+    assigned = {str(b): np.concatenate(batches).tolist() for b, batches in calls}
+    assert assigned["1x64"] == list(range(12)) and assigned["1x128"] == list(range(12, 20))  # each served alone
+    assert len(assigned["16x128"]) == MIN_TEXTS_PER_BUCKET  # reached only by a batch: topped up with one
+    policy = BucketPolicy(buckets)
+    for bucket, batches in calls:
+        for batch in batches:  # each call padded to the bucket the runtime plans for that batch
+            assert policy.plan(len(batch), int(lengths[batch].max())) == [Chunk(0, len(batch), bucket)]
+
+
+def test_a_bucket_the_runtime_never_uses_for_these_texts_is_left_thin():
+    lengths = np.array([10, 20, 30, 40])  # all fit 1x64: the runtime pads none of them alone to 1x128
+    calls = dict(assign_to_buckets(lengths, parse_buckets("1x64,1x128")))
+    assert [len(b) for b in calls[Bucket(batch=1, seq=64)]] == [1, 1, 1, 1] and calls[Bucket(batch=1, seq=128)] == []
 
 
 def test_reports_are_written_and_honest_about_what_they_test(validated):  # type: ignore[no-untyped-def]
