@@ -23,7 +23,7 @@ from npuport.convert.check import check_export
 from npuport.convert.peers import PEER_CONFIG, write_peer_config
 from npuport.convert.pipeline import ConvertResult, build_and_publish, stage_inputs, toolchain
 from npuport.convert.plan import VariantPlan
-from npuport.core.buckets import check_buckets
+from npuport.core.buckets import check_buckets, golden_seq_len
 from npuport.core.errors import ConversionError
 from npuport.core.files import sha256_file
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, save_reference
@@ -181,7 +181,7 @@ def adopt_onnx(onnx_path: Path, model_dir: Path, out_dir: Path, progress: Progre
     info = source.info.model_copy(update={"input_names": names})
 
     def build(staging: Path, _lock_fd: int) -> ConvertResult:
-        seq_len = min(info.max_length, facts.bucket.seq if facts.bucket else 128)
+        seq_len = golden_seq_len(info.max_length, [facts.bucket] if facts.bucket else [])
         golden = stage_inputs(staging, source.tokenizer, names, seq_len)
         notify(start("reference"))
         reference = EagerReference(source.model, names).logits_by_length(golden.lengths, golden.rows)

@@ -24,7 +24,7 @@ from npuport.convert.peers import PEER_CONFIG
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
 from npuport.convert.publish import WORK_DIR, interrupted_publish, live_manifest, publish
 from npuport.convert.worker import execute_job
-from npuport.core.buckets import GearPlan, check_buckets, plan_gears
+from npuport.core.buckets import GearPlan, check_buckets, golden_seq_len, plan_gears
 from npuport.core.corpus import golden_selection
 from npuport.core.errors import ConversionError
 from npuport.core.files import (
@@ -292,7 +292,7 @@ def stage_inputs(staging: Path, tokenizer: Any, input_names: list[str], seq_len:
 def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: Any, max_length: int,
            options: ConvertOptions, plans: list[VariantPlan], run: Any, progress: Progress) -> ConvertResult:
     """Every file of the matrix into `staging`, each checked, and the manifest naming them (not yet saved)."""
-    seq_len = min(max_length, max(b.seq for b in options.buckets) if options.buckets else 128)
+    seq_len = golden_seq_len(max_length, options.buckets)
     input_names = model_inputs(config, tokenizer)
     golden = stage_inputs(staging, tokenizer, input_names, seq_len)
     spec = architecture(config["model_type"])

@@ -54,6 +54,17 @@ def check_buckets(buckets: list[Bucket], max_length: int, min_seq: int = 2) -> N
             raise BucketError(f"impossible bucket {bucket}: a sequence needs room for at least {min_seq} special tokens")
 
 
+def sequence_limit(max_length: int, buckets: Sequence[Bucket]) -> int:
+    """Tokens per text under `buckets`: the model's max_length, or the longest bucket's sequence if shorter."""
+    return min(max_length, max((b.seq for b in buckets), default=max_length))
+
+
+def golden_seq_len(max_length: int, buckets: Sequence[Bucket]) -> int:
+    """Columns of the golden rows convert and import record: `sequence_limit` of the static buckets, without any
+    of the default buckets (128 tokens), so a dynamic-only model's reference stays small."""
+    return sequence_limit(max_length, buckets or parse_buckets(DEFAULT_BUCKETS))
+
+
 def length_groups(lengths: Sequence[int], call_cost: int = CALL_COST_TOKENS) -> list[tuple[int, int]]:
     """Cut a batch of texts sorted by ascending token length into consecutive groups [start, stop), each to be
     run as one call padded to its longest text, minimising padded tokens plus `call_cost` per call.

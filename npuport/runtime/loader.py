@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from npuport.core.archive import unpacked
+from npuport.core.buckets import sequence_limit
 from npuport.core.contents import check_package
 from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError, IntegrityError, ManifestError, NpuportError
@@ -76,9 +77,7 @@ def choose_variant(manifest: Manifest, variant: str | None, device: Device) -> t
 
 def effective_max_length(manifest: Manifest, variant: Variant) -> int:
     """The model's limit, or the largest bucket's sequence for a static variant if that is shorter."""
-    if variant.shape == "static" and variant.buckets:
-        return min(manifest.source.max_length, max(b.seq for b in variant.buckets))
-    return manifest.source.max_length
+    return sequence_limit(manifest.source.max_length, variant.buckets if variant.shape == "static" else [])
 
 
 def _runners(root: Path, variant: Variant, device: Device, threads: int | None) -> dict[Bucket | None, Runner]:
