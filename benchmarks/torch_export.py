@@ -18,7 +18,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +26,7 @@ from npuport.bench.benchmark import corpus_texts
 from npuport.cli.render import bench_table
 from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
+from npuport.core.buckets import length_batches
 from npuport.runtime import load
 
 VARIANTS = ("torchscript-fp32-dynamic", "onnx-fp32-dynamic", "torchexport-fp32-dynamic")
@@ -45,10 +45,9 @@ def aoti_rows(root: Path, repeat: int) -> list[list[str]]:
         compiled = aoti_load_package(package)
         texts = corpus_texts(classifier.labels)[0]
         encoded = classifier.encoder.encode(texts)
-        order = np.argsort(encoded.lengths, kind="stable")
         rows = [[".pt2 → AOTI package", f"compile {compile_s:.1f} s", "", ""]]
         for batch in (1, 16):
-            feeds = [classifier.encoder.feed(encoded, order[s : s + batch]) for s in range(0, len(order), batch)]
+            feeds = [classifier.encoder.feed(encoded, rows) for rows in length_batches(encoded.lengths, batch)]
             tensors = [[torch.from_numpy(f[n]) for n in classifier.manifest.source.input_names] for f in feeds]
             times: dict[str, list[float]] = {".pt2 (ExportedProgram.module())": [], "AOTI package": []}
             for _ in range(repeat):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.core.buckets import BucketPolicy
+from npuport.core.buckets import BucketPolicy, by_length
 from npuport.core.decisions import to_probabilities
 from npuport.core.errors import ConversionError
 from npuport.core.golden import GoldenInputs
@@ -44,7 +44,7 @@ def check_rows(golden: GoldenInputs, bucket: Bucket | None) -> np.ndarray:
     fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
     if fits.size == 0:
         raise ConversionError(f"no golden text fits bucket {bucket}")
-    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
+    order = by_length(golden.lengths, among=fits)
     picks = np.linspace(0, order.size - 1, num=min(CHECK_TEXTS, order.size)).round().astype(int)
     return order[np.unique(picks)]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from npuport.convert.peers import PEER_CONFIG, write_peer_config
 from npuport.convert.plan import VariantPlan
-from npuport.core.buckets import pad_to_bucket
+from npuport.core.buckets import by_length, pad_to_bucket
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference, save_reference
 from npuport.core.manifest import Bucket, TensorSpec, specs_at
 from npuport.core.memory import release_memory
@@ -53,7 +53,7 @@ class Job:
 def example_feed(golden: GoldenInputs, bucket: Bucket | None, pad_token_id: int) -> dict[str, np.ndarray]:
     """Real golden tokens at the bucket's shape (dynamic: two texts of different lengths)."""
     if bucket is None:
-        order = np.argsort(golden.lengths)
+        order = by_length(golden.lengths)
         return golden.rows([order[len(order) // 2], order[-1]])
     fits = np.flatnonzero(golden.lengths <= bucket.seq)[: bucket.batch]
     return pad_to_bucket(golden.rows(fits, seq=bucket.seq), bucket, pad_token_id)

@@ -65,6 +65,20 @@ def golden_seq_len(max_length: int, buckets: Sequence[Bucket]) -> int:
     return sequence_limit(max_length, buckets or parse_buckets(DEFAULT_BUCKETS))
 
 
+def by_length(lengths: Sequence[int] | np.ndarray, among: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """Indices of the texts (all, or those in `among`) by ascending token length, ties in input order."""
+    lengths = np.asarray(lengths)
+    index = np.arange(len(lengths)) if among is None else np.asarray(among, dtype=np.int64)
+    return index[np.argsort(lengths[index], kind="stable")]
+
+
+def length_batches(lengths: Sequence[int] | np.ndarray, size: int,
+                   among: Sequence[int] | np.ndarray | None = None) -> list[np.ndarray]:
+    """`by_length` cut into batches of `size`: a batch padded to its longest text then pads little."""
+    order = by_length(lengths, among)
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
 def length_groups(lengths: Sequence[int], call_cost: int = CALL_COST_TOKENS) -> list[tuple[int, int]]:
     """Cut a batch of texts sorted by ascending token length into consecutive groups [start, stop), each to be
     run as one call padded to its longest text, minimising padded tokens plus `call_cost` per call.

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from npuport.core.buckets import BucketPolicy, pad_to_bucket
+from npuport.core.buckets import BucketPolicy, length_batches, pad_to_bucket
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import CPU, Device
 from npuport.core.errors import InputError, ModelLoadError
@@ -199,10 +199,8 @@ def _inputs(root: Path, manifest: Manifest, texts: list[str] | None) -> tuple[Go
 def _batches(golden: GoldenInputs, buckets: list[Bucket], pad: int) -> list[tuple[Feed, int]]:
     """(feed as the variant runs it, real rows in it): length-sorted batches; padded to a bucket when there are any."""
     policy = BucketPolicy(buckets or None)
-    order = np.argsort(golden.lengths, kind="stable")
     batches = []
-    for start in range(0, len(order), BATCH):
-        rows = order[start : start + BATCH]
+    for rows in length_batches(golden.lengths, BATCH):
         feed = golden.rows(rows)
         for chunk in policy.plan(len(rows), feed["input_ids"].shape[1]):
             part = {name: array[chunk.start : chunk.stop] for name, array in feed.items()}

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from npuport.core.buckets import length_batches
+
 if TYPE_CHECKING:
     import torch
 
@@ -37,13 +39,11 @@ class EagerReference:
     def logits_by_length(self, lengths: Sequence[int], feed_for: Callable[[np.ndarray], Feed]) -> np.ndarray:
         """Logits of every text, in input order; `feed_for(index)` gives the token rows of those texts padded to
         their longest (GoldenInputs.rows, or TextEncoder.feed)."""
-        order = np.argsort(np.asarray(lengths), kind="stable")
         logits: np.ndarray | None = None
-        for start in range(0, len(order), BATCH):
-            rows = order[start : start + BATCH]
+        for rows in length_batches(lengths, BATCH):
             part = self.logits(feed_for(rows))
             if logits is None:
-                logits = np.zeros((len(order), part.shape[1]), dtype=np.float32)
+                logits = np.zeros((len(lengths), part.shape[1]), dtype=np.float32)
             logits[rows] = part
         assert logits is not None, "no texts"
         return logits

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from npuport.core.buckets import BucketPolicy, length_groups, pad_to_bucket
+from npuport.core.buckets import BucketPolicy, length_batches, length_groups, pad_to_bucket
 from npuport.core.decisions import Threshold, decide, resolve_thresholds, to_probabilities
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError
@@ -138,11 +138,9 @@ class Classifier:
         notify = reporter(progress)
         notify(total(len(texts)))
         encoded = self.encoder.encode(texts)
-        order = np.argsort(encoded.lengths, kind="stable")
         probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         lengths = encoded.lengths
-        for start in range(0, len(texts), batch_size):
-            batch = order[start : start + batch_size]
+        for batch in length_batches(lengths, batch_size):
             # Dynamic shapes: a batch of mixed lengths runs as a few calls, each padded to its own longest text.
             groups = [(0, len(batch))] if self._policy.static else length_groups([lengths[i] for i in batch])
             for first, stop in groups:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from npuport.core.buckets import length_batches
 from npuport.core.corpus import golden_selection, language_of, load_corpus
 from npuport.core.errors import InputError
 from npuport.core.manifest import Manifest
@@ -44,8 +45,7 @@ class Feeds:
     def __init__(self, root: Path, manifest: Manifest, texts: list[str]) -> None:
         encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, manifest.golden.seq_len)
         encoded = encoder.encode(texts)
-        order = np.argsort(encoded.lengths, kind="stable")
-        self.batches = [encoder.feed(encoded, order[s : s + BATCH]) for s in range(0, len(order), BATCH)]
+        self.batches = [encoder.feed(encoded, batch) for batch in length_batches(encoded.lengths, BATCH)]
         self._iterator: Iterator[dict[str, np.ndarray]] = iter(self.batches)
 
     def get_next(self) -> dict[str, np.ndarray] | None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from npuport.convert.check import TOLERANCE
 from npuport.convert.quantize import quantize_dynamic_int8
+from npuport.core.buckets import by_length, length_batches
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
@@ -218,8 +219,7 @@ class _Tuner:
         """The shipped fp32 file's time over the candidate's on the golden texts (length-sorted batches of 16),
         alternating, same run; the fp32 session is loaded once per tuning run."""
         golden = self.examiner.golden
-        order = np.argsort(golden.lengths, kind="stable")
-        feeds = [golden.rows(order[s : s + 16]) for s in range(0, len(order), 16)]
+        feeds = [golden.rows(batch) for batch in length_batches(golden.lengths, 16)]
         if self._fp32 is None:
             self._fp32 = runner_for(self.root / self.base.files[0].path, "onnx", self.base.inputs, self.base.outputs,
                                     Device("cpu"), self.threads)
@@ -282,7 +282,7 @@ def _export_unfused(manifest: Manifest, base: Variant, examiner: Examiner, path:
     from npuport.model.source import load_source
 
     golden = examiner.golden
-    order = np.argsort(golden.lengths, kind="stable")
+    order = by_length(golden.lengths)
     model = load_source(Path(manifest.source.path)).model
     export_onnx(LogitsOnly(model, manifest.source.input_names), golden.rows([order[len(order) // 2], order[-1]]), path,
                 base.opset or 17, dynamic=True)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from npuport.core.buckets import BucketPolicy, bucket_for
+from npuport.core.buckets import BucketPolicy, bucket_for, by_length, length_batches
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device, cpu_class
 from npuport.core.errors import InputError, ParityError
@@ -129,9 +129,9 @@ def variant_logits(classifier: Classifier, golden: GoldenInputs) -> tuple[np.nda
     """Logits of the variant on the golden rows: (row index, logits, per-bucket row ranges)."""
     variant = classifier.variant
     if variant.shape == "dynamic":
-        order = np.argsort(golden.lengths, kind="stable")
-        parts = [classifier.logits(golden.rows(order[s : s + DYNAMIC_BATCH])) for s in range(0, len(order), DYNAMIC_BATCH)]
-        return order, np.concatenate(parts), [{"bucket": "any", "rows": [0, len(order)]}]
+        batches = length_batches(golden.lengths, DYNAMIC_BATCH)
+        parts = [classifier.logits(golden.rows(batch)) for batch in batches]
+        return np.concatenate(batches), np.concatenate(parts), [{"bucket": "any", "rows": [0, len(golden.lengths)]}]
     rows_all: list[np.ndarray] = []
     parts = []
     spans: list[dict[str, Any]] = []
@@ -151,7 +151,7 @@ def assign_to_buckets(lengths: np.ndarray, buckets: list[Bucket]) -> list[tuple[
     is served in alone, in batches the bucket holds; a bucket left with fewer than MIN_TEXTS_PER_BUCKET also gets one
     batch of texts the runtime would pad to it in a batch that size, spread over their lengths (none: it stays thin
     and the report says so) — every bucket the runtime uses runs, no text runs needlessly often."""
-    order = np.argsort(lengths, kind="stable")
+    order = by_length(lengths)
     alone: dict[Bucket, list[int]] = {b: [] for b in buckets}
     for text in order:
         bucket = bucket_for(buckets, 1, lengths[text])
@@ -257,12 +257,12 @@ def judge_file(runner: Runner, golden: GoldenInputs, reference_logits: np.ndarra
     `bucket`, batched as validation batches them: the comparison and the failing checks (empty: it passes). Convert's
     int8 ladder and `npuport tune` decide with it before a file becomes a variant."""
     fits = np.flatnonzero(golden.lengths <= (bucket.seq if bucket else golden.lengths.max()))
-    order = fits[np.argsort(golden.lengths[fits], kind="stable")]
-    step = bucket.batch if bucket else DYNAMIC_BATCH
+    batches = length_batches(golden.lengths, bucket.batch if bucket else DYNAMIC_BATCH, among=fits)
+    order = np.concatenate(batches)
     policy = BucketPolicy([bucket] if bucket else None)
     with runner:
-        logits = np.concatenate([run_feed(runner, golden.rows(order[s : s + step], seq=bucket.seq if bucket else None),
-                                          policy, pad_token_id) for s in range(0, len(order), step)])
+        logits = np.concatenate([run_feed(runner, golden.rows(batch, seq=bucket.seq if bucket else None), policy,
+                                          pad_token_id) for batch in batches])
     want, got = (to_probabilities(x, activation) for x in (reference_logits[order], logits))
     comparison = compare(want, got, atol=profile.atol, rtol=profile.rtol, threshold=threshold, top_k=profile.top_k,
                          bernoulli=activation == "sigmoid")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from npuport.core.buckets import length_batches
 from npuport.core.corpus import load_corpus
 from npuport.core.decisions import decide, to_probabilities
 from npuport.zoo.recipes import target_logits
@@ -45,11 +46,9 @@ def decisiveness(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, lan
     examples = list(load_corpus(lang))
     texts = [e.text for e in examples]
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
-    order = np.argsort(lengths, kind="stable")  # batches of similar length: little padding to compute
     all_logits = np.zeros((len(texts), len(labels)), dtype=np.float32)
     with torch.inference_mode():
-        for start in range(0, len(texts), 32):
-            rows = order[start : start + 32]
+        for rows in length_batches(lengths, 32):
             batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=128, return_tensors="pt")
             all_logits[rows] = model(**batch).logits.float().numpy()
         alone = model(**tokenizer(texts[:4], padding=True, return_tensors="pt")).logits[:1].numpy()

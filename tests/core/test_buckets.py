@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
 
-from npuport.core.buckets import BucketPolicy, check_buckets, length_groups, pad_to_bucket, parse_buckets
+from npuport.core.buckets import (
+    BucketPolicy,
+    by_length,
+    check_buckets,
+    golden_seq_len,
+    length_batches,
+    length_groups,
+    pad_to_bucket,
+    parse_buckets,
+    sequence_limit,
+)
 from npuport.core.errors import BucketError
 from npuport.core.manifest import Bucket
 
@@ -56,3 +66,15 @@ def test_length_groups_keeps_a_batch_whole_when_a_call_costs_more_than_the_paddi
     assert length_groups([7]) == [(0, 1)] and length_groups([]) == []
     with pytest.raises(BucketError, match="ascending"):
         length_groups([9, 3])
+
+
+def test_length_batches_sort_by_length_keep_ties_in_order_and_take_a_subset():
+    lengths = [5, 3, 5, 1, 3]
+    assert [b.tolist() for b in length_batches(lengths, 2)] == [[3, 1], [4, 0], [2]]
+    assert by_length(lengths, among=[0, 1, 2]).tolist() == [1, 0, 2]
+
+
+def test_sequence_limits_cap_by_the_model_and_fall_back_to_the_default_buckets():
+    assert sequence_limit(512, parse_buckets("1x64,4x256")) == 256 and sequence_limit(100, parse_buckets("1x256")) == 100
+    assert sequence_limit(512, []) == 512  # dynamic shapes: the model's limit
+    assert golden_seq_len(512, []) == 128 and golden_seq_len(64, []) == 64 and golden_seq_len(512, parse_buckets("1x32")) == 32
