@@ -7,8 +7,10 @@ Non-finite candidates never raise: nan_count/inf_count report them, error magnit
 aggregates that need every value (cosine, KL, agreements) become NaN, error_rate counts each
 non-finite element as an error, and flips are counted over finite elements only.
 
-A decision flip is "borderline" when the reference lies within the allowed tolerance
-(atol + rtol*|r|) of the threshold, "real" otherwise.
+Decisions follow the model type's rule (`core.decisions.decide`): a multi-label model decides each label by its
+threshold, a single-label one each text by its argmax, so only flips the product could make are counted. A flip is
+"borderline" when the reference lies within the allowed tolerance (atol + rtol*|r|) of the threshold, or (argmax) the
+reference scores the candidate's choice within it of its own; "real" otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from npuport.core.decisions import activate
+from npuport.core.decisions import activate, decide
 from npuport.core.errors import InputError
 
 EPS = 1e-12
@@ -46,6 +48,7 @@ class Comparison:
     top1_agreement_untied: float  # a different top-1 whose reference score is within tolerance of the best is a tie
     topk_overlap_untied: float  # likewise a top-k member within tolerance of the reference's k-th score
     decision_agreement: float | None
+    decisions: int | None  # judged: texts x labels (multi-label), texts (single-label)
     real_flips: int | None
     borderline_flips: int | None
     smallest_passing_atol: float
@@ -68,8 +71,9 @@ def compare(
 ) -> Comparison:
     """Score `candidate` against `reference` (both [texts, labels]).
 
-    `bernoulli` picks the KL model: True treats each element as an independent Bernoulli
-    (multi-label, sigmoid), False treats each row as one categorical distribution (softmax).
+    `bernoulli` is the model type: True treats each element as an independent Bernoulli (multi-label, sigmoid: KL
+    per element, decisions by threshold), False each row as one categorical distribution (softmax: KL per row,
+    decisions by argmax).
     For kind="logits" the arrays are first mapped through sigmoid/softmax accordingly for KL only.
     """
     ref = np.asarray(reference, dtype=np.float64)
@@ -111,14 +115,13 @@ def compare(
         top1 = topk = top1_untied = topk_untied = float("nan")
 
     decision_agreement: float | None = None
+    decisions: int | None = None
     real_flips: int | None = None
     borderline_flips: int | None = None
     if kind == "probabilities":
-        flipped = finite & ((ref >= threshold) != (cand >= threshold))
+        flipped, near = _flips(ref, cand, finite, threshold, atol, rtol, "sigmoid" if bernoulli else "softmax")
+        decisions = flipped.size
         decision_agreement = float((~flipped).mean()) if all_finite else float("nan")
-        # A flip always has |c-r| >= |r-threshold|, so max_abs_error as the margin would make every flip
-        # "borderline". The margin is the tolerance instead: a flip a passing candidate could also make is borderline.
-        near = np.abs(ref - threshold) <= atol + rtol * abs_ref
         borderline_flips = int((flipped & near).sum())
         real_flips = int((flipped & ~near).sum())
 
@@ -140,10 +143,26 @@ def compare(
         top1_agreement_untied=top1_untied,
         topk_overlap_untied=topk_untied,
         decision_agreement=decision_agreement,
+        decisions=decisions,
         real_flips=real_flips,
         borderline_flips=borderline_flips,
         smallest_passing_atol=smallest_atol,
     )
+
+
+def _flips(ref: np.ndarray, cand: np.ndarray, finite: np.ndarray, threshold: float, atol: float, rtol: float,
+           activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """(flipped, near) per decision of the model type's rule, finite candidates only. A flip always has
+    |c-r| >= |r-threshold|, so max_abs_error as the margin would make every flip "borderline"; the margin is the
+    tolerance instead: a flip a passing candidate could also make is borderline."""
+    thresholds = np.full(ref.shape[1], threshold)
+    masked = np.where(finite, cand, ref)
+    changed = decide(ref, thresholds, activation) != decide(masked, thresholds, activation)
+    if activation == "sigmoid":
+        return finite & changed, np.abs(ref - threshold) <= atol + rtol * np.abs(ref)
+    best = ref.max(axis=1)
+    chosen = np.take_along_axis(ref, masked.argmax(axis=1)[:, None], axis=1)[:, 0]
+    return finite.all(axis=1) & changed.any(axis=1), best - chosen <= atol + rtol * np.abs(best)
 
 
 def _check(ref: np.ndarray, cand: np.ndarray, *, atol: float, rtol: float, top_k: int, kind: str) -> None:

@@ -43,7 +43,9 @@ def report_failures(entry: dict[str, Any]) -> list[str]:
     """An entry's verdict re-judged from its measured figures under its recorded limits, never its stored `passed`
     flags: each failing check, described (empty: it passes). `package` judges what it ships with it."""
     profile = Profile(**entry["profile"])
-    comparison = Comparison(**entry["end_to_end"]["probabilities"])
+    figures = entry["end_to_end"]["probabilities"]
+    # reports written before `decisions` was recorded judged one threshold decision per element
+    comparison = Comparison(**{"decisions": figures["texts"] * figures["labels"]} | figures)
     return [check.describe() for check in profile.checks(comparison) if not check.passed]
 
 

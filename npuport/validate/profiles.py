@@ -48,15 +48,15 @@ class Profile:
     min_cosine: float | None  # per-text cosine similarity, the worst text
     min_top1: float | None
     min_topk: float | None
-    max_real_flip_rate: float | None  # share of decisions that flip although the reference is clear of the threshold
+    max_real_flip_rate: float | None  # share of decisions (the model type's rule) that flip although the reference is clear
     top_k: int = 3
 
     def checks(self, comparison: Comparison) -> list[Check]:
         """Every check of this profile on `comparison`; a non-finite output is always the first, failing check."""
         result = [Check("finite outputs", float(comparison.nan_count + comparison.inf_count), 0.0, "<=",
                         "NaN/Inf in the variant's output")]
-        decisions = comparison.texts * comparison.labels
-        flip_rate = (comparison.real_flips or 0) / decisions if comparison.real_flips is not None else None
+        flips, decisions = comparison.real_flips, comparison.decisions
+        flip_rate = flips / decisions if flips is not None and decisions else None
         for name, value, limit, op in (
             ("max abs error", comparison.max_abs_error, self.max_abs_error, "<="),
             ("error rate", comparison.error_rate, self.max_error_rate, "<="),

@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from npuport.core.decisions import to_probabilities
 from npuport.core.errors import InputError
 from npuport.validate.metrics import Comparison, compare
+from npuport.validate.profiles import DEFAULT_PROFILES
 
 R = np.array([[0.1, 0.6, 0.3], [0.8, 0.2, 0.4]])
 
@@ -145,3 +147,28 @@ def test_untied_agreement_forgives_only_picks_the_reference_cannot_tell_apart():
     cand_far = np.array([[0.01, 0.50, 0.49], [0.30, 0.90, 0.05]])
     # row 0 picks {1, 2}: label 2's reference 0.01 is far below 0.49 -> 1/2
     assert compare(ref, cand_far, atol=0.02, rtol=0.0, top_k=2).topk_overlap_untied == 0.75
+
+
+def _softmax_gate(reference_logits: list[list[float]], candidate_logits: list[list[float]]) -> tuple[Comparison, bool]:
+    """A single-label model's probabilities compared as validate compares them, and whether no real flip is allowed."""
+    want, got = (to_probabilities(np.array(x), "softmax") for x in (reference_logits, candidate_logits))
+    c = compare(want, got, atol=0.01, rtol=0.0, threshold=0.5, bernoulli=False)
+    flips = next(check for check in DEFAULT_PROFILES["fp16"].checks(c) if check.name == "real decision flips")
+    return c, flips.passed
+
+
+def test_a_softmax_model_is_judged_by_argmax_not_by_threshold_flips():
+    # top label 0.60 → 0.41: across the 0.5 threshold, far beyond atol, but still the argmax, as predict decides
+    c, passed = _softmax_gate([[1.0, 0.2, -0.5]], [[0.5, 0.3, 0.0]])
+    assert c.decisions == 1 and (c.real_flips, c.borderline_flips) == (0, 0) and c.decision_agreement == 1.0 and passed
+    threshold_rule = compare(*(to_probabilities(np.array(x), "softmax") for x in ([[1.0, 0.2, -0.5]], [[0.5, 0.3, 0.0]])),
+                             atol=0.01, rtol=0.0, threshold=0.5)
+    assert threshold_rule.real_flips == 1  # what the sigmoid rule would have failed it for
+
+
+def test_an_argmax_flip_of_a_softmax_model_is_counted_real_or_borderline():
+    c, passed = _softmax_gate([[1.0, 0.6, -0.5], [0.0, 0.0, 2.0]], [[0.6, 1.0, -0.5], [0.0, 0.0, 2.0]])
+    assert c.decisions == 2 and (c.real_flips, c.borderline_flips) == (1, 0) and c.decision_agreement == 0.5
+    assert not passed
+    c, _ = _softmax_gate([[1.0, 0.99, -0.5]], [[0.99, 1.0, -0.5]])  # the reference's two top scores within atol
+    assert (c.real_flips, c.borderline_flips) == (0, 1)
