@@ -77,7 +77,7 @@ def build_fixture(root: Path, run: Runner) -> tuple[Path, Path, Path]:
     return root / "model", root / "artifacts", root / "dist" / "pkg"
 
 
-def cases(model: Path, artifacts: Path, package: Path) -> list[Case]:
+def cases(model: Path, artifacts: Path, package: Path, run: Runner) -> list[Case]:
     def copy(src: Path, dst: Path) -> Path:
         shutil.copytree(src, dst)
         return dst
@@ -161,6 +161,24 @@ def cases(model: Path, artifacts: Path, package: Path) -> list[Case]:
     def weights_empty(tmp: Path) -> list[str]:
         return broken_config(lambda c: None, weights=b"")(tmp)
 
+    def first_label(name: str) -> Callable[[dict], None]:
+        def rename(config: dict) -> None:
+            config["label2id"][name] = config["label2id"].pop(config["id2label"]["0"])
+            config["id2label"]["0"] = name
+        return rename
+
+    def two_labels_for_softmax(tmp: Path) -> list[str]:
+        src = copy(model, tmp / "model")
+        edit_json(src / "config.json", lambda c: c.update(problem_type="single_label_classification"))
+        done, _ = run("convert", str(src), "-o", str(tmp / "art"), "--formats", "onnx", "--precisions", "fp32",
+                      "--shapes", "dynamic")
+        if done.returncode:
+            raise SystemExit(f"case setup (convert a single-label model) failed: {done.stderr}")
+        labels = json.loads((src / "config.json").read_text(encoding="utf-8"))["id2label"]
+        row = {"text": TEXT, "labels": [labels["0"], labels["1"]]}
+        (tmp / "eval.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+        return ["eval", str(tmp / "art"), "--data", str(tmp / "eval.jsonl")]
+
     return [
         Case("package manifest threshold edited", "5", package_threshold, "SHA256SUMS"),
         Case("unlisted tokenizer/added_tokens.json", "6", added_tokens, "added_tokens.json"),
@@ -180,6 +198,9 @@ def cases(model: Path, artifacts: Path, package: Path) -> list[Case]:
         Case("verify a non-gzip file", "12", verify_of(b"not a tarball at all"), "tar.gz"),
         Case("verify an empty file", "12", verify_of(b""), "tar.gz"),
         Case("validate --report FILE", "12", report_is_a_file, "report", limit_s=15),
+        Case("label name 'c,d'", "22", broken_config(first_label("c,d")), "--threshold", limit_s=20),
+        Case("blank label name", "22", broken_config(first_label(" ")), "blank", limit_s=20),
+        Case("eval row with two labels (single-label model)", "22", two_labels_for_softmax, "single-label", limit_s=60),
     ]
 
 
@@ -273,7 +294,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="npuport-hostile-") as scratch:
         root = Path(scratch)
         model, artifacts, package = build_fixture(root, run)
-        all_cases = cases(model, artifacts, package)
+        all_cases = cases(model, artifacts, package, run)
         clean = {}
         for name, text in ((".txt line with U+2028 (2 texts)", f"{TEXT}\u2028还是很开心\n第二行\n"),
                            (".jsonl string with raw U+2028", None)):

@@ -21,9 +21,12 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from npuport.core.errors import NpuportError
 from npuport.core.files import atomic_path
 from npuport.core.int8 import SCHEMES
 from npuport.core.manifest import Quantization
@@ -84,10 +87,39 @@ def quantize_dynamic_int8(src: Path, dst: Path, excluded: list[str], weights: st
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from google.protobuf.message import DecodeError
+
     logging.getLogger("root").setLevel(logging.ERROR)
-    with atomic_path(dst) as tmp, contextlib.redirect_stdout(io.StringIO()):
-        # Fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; their outputs are fp32.
-        scheme = SCHEMES[weights]
-        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if scheme.weights == "int8" else QuantType.QUInt8,
-                         per_channel=True, reduce_range=scheme.reduce_range,
-                         nodes_to_exclude=excluded, extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    try:
+        with atomic_path(dst) as tmp, contextlib.redirect_stdout(io.StringIO()):
+            # Fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; their outputs are fp32.
+            scheme = SCHEMES[weights]
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8 if scheme.weights == "int8" else QuantType.QUInt8,
+                             per_channel=True, reduce_range=scheme.reduce_range,
+                             nodes_to_exclude=excluded, extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    except DecodeError:
+        _raise_if_copy_cut_short(src, dst)
+        raise
+    finally:
+        _inferred_copy(src).unlink(missing_ok=True)
+
+
+def _inferred_copy(src: Path) -> Path:
+    """Where ONNX Runtime's quantizer writes `src` with inferred shapes (quant_utils.load_model_with_shape_infer:
+    onnx's C++ infer_shapes_path, which checks no write), read back and, unless that read fails, deletes."""
+    return src.with_name(f"{src.stem}-inferred{src.suffix}")
+
+
+def _raise_if_copy_cut_short(src: Path, dst: Path) -> None:
+    """A DecodeError while quantizing a file that itself parses means the quantizer's own copy was cut short: on
+    a full disk the write fails silently and the read back fails (`convert step onnx-int8 died: DecodeError`)."""
+    import onnx
+
+    try:
+        onnx.load(str(src), load_external_data=False)
+    except DecodeError:
+        return  # src itself is corrupt: the DecodeError says so
+    free = ", ".join(f"{shutil.disk_usage(where).free // 1024:,} KiB free in {where}"
+                     for where in dict.fromkeys((src.parent, Path(tempfile.gettempdir()))))
+    raise NpuportError(f"disk full while writing {dst}: ONNX Runtime's quantizer wrote a copy of {src.name} that was "
+                       f"cut short ({free}); nothing was left behind") from None

@@ -65,6 +65,18 @@ def _check_probability(what: str, value: object) -> None:
         raise InputError(f"{what} must be a number between 0 and 1, got {value!r}")
 
 
+def unaddressable(label: str) -> str | None:
+    """Why `--threshold LABEL=P` could not name this label (None when it can): parse_threshold splits pairs at ','
+    and strips spaces, so a blank name, one with a ',' or one with leading/trailing space is out of reach."""
+    if not label.strip():
+        return "is blank"
+    if "," in label:
+        return "holds a ','"
+    if label != label.strip():
+        return "starts or ends with a space"
+    return None
+
+
 def parse_threshold(text: str) -> Threshold:
     """The CLI's --threshold: '0.3' for every label, or 'joy=0.4,anger=0.2' per label (others keep the default); each
     a probability, each label once. Whether the labels exist is checked where they are known (`resolve_thresholds`)."""

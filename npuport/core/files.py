@@ -38,7 +38,8 @@ def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; rename it into place only if the block succeeds.
 
     The temporary file keeps `final`'s name inside a private directory, for writers that record the file name in
-    the file. A full disk (or quota, or file size limit) becomes one NpuportError line naming `final`.
+    the file. A full disk (or quota, or file size limit) becomes one NpuportError line naming `final` (as in
+    `staged_directory`).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
@@ -49,11 +50,17 @@ def atomic_path(final: Path) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
     except OSError as exc:
-        if exc.errno in _NO_ROOM:
-            raise NpuportError(f"{_NO_ROOM[exc.errno]} while writing {final}; nothing was left behind") from exc
+        _raise_if_no_room(exc, final)
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _raise_if_no_room(exc: OSError, final: Path) -> None:
+    """A write that failed for lack of room names what was being written (`final`), not the file read from (a
+    copy's OSError names its source, on the disk that has room)."""
+    if exc.errno in _NO_ROOM:
+        raise NpuportError(f"{_NO_ROOM[exc.errno]} while writing {final}; nothing was left behind") from exc
 
 
 def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
@@ -109,8 +116,10 @@ def staged_directory(final: Path) -> Iterator[Path]:
     try:
         yield staging
         replace_directory(staging, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            _raise_if_no_room(exc, final)
         raise
 
 

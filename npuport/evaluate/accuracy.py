@@ -95,7 +95,8 @@ def evaluate(
     notify = reporter(progress)
     manifest = Manifest.load(root)
     labels = manifest.source.labels
-    labelled: LabelledData = read_jsonl(data, labels) if data is not None else bundled_for(labels)
+    single_label = manifest.source.activation == "softmax"
+    labelled: LabelledData = read_jsonl(data, labels, single_label) if data is not None else bundled_for(labels)
     chosen = [manifest.variant(v) for v in variants] if variants else list(manifest.variants)
     if not chosen:
         raise InputError("no variant to evaluate")

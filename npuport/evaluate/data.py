@@ -51,8 +51,9 @@ def bundled_for(labels: list[str]) -> LabelledData:
     )
 
 
-def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
-    """One JSON object per line with `text` (a non-empty string) and `labels` (a list of label names, or one name).
+def read_jsonl(path: Path, labels: list[str], single_label: bool = False) -> LabelledData:
+    """One JSON object per line with `text` (a non-empty string) and `labels` (a list of label names, or one name as
+    a string); a single-label (softmax) model, which predicts exactly one label, needs exactly one per row.
     Lines end at "\n" only: a raw U+2028 inside a string (what `json.dumps(ensure_ascii=False)` writes) is text."""
     if not path.is_file():
         raise InputError(f"labelled data {path} is not a file")
@@ -78,8 +79,12 @@ def read_jsonl(path: Path, labels: list[str]) -> LabelledData:
         if unknown:
             name = unknown[0] if len(unknown[0]) <= 60 else unknown[0][:60] + "…"
             raise InputError(f"{where}: unknown label {name!r}; the model's labels: {', '.join(labels)}")
+        names = list(dict.fromkeys(names))
+        if single_label and len(names) != 1:
+            raise InputError(f'{where}: "labels" holds {len(names)} labels, but this single-label (softmax) model '
+                             "predicts exactly one: give one label per row")
         texts.append(text)
-        sets.append(list(dict.fromkeys(names)))
+        sets.append(names)
     if not texts:
         raise InputError(f"labelled data {path} holds no examples")
     return LabelledData(str(path), _fingerprint(texts, sets), texts, _matrix(sets, labels))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from npuport.core.decisions import unaddressable
 from npuport.core.errors import ModelLoadError
 from npuport.core.files import sha256_file
 from npuport.core.manifest import SourceInfo
@@ -156,6 +157,10 @@ def _check_labels(config: dict[str, Any], where: Path) -> None:
     names = [str(id2label[str(i)] if str(i) in id2label else id2label[i]) for i in ids]
     if len(set(names)) != len(names):
         raise ModelLoadError(f"{where}: id2label has duplicate label names")
+    for name in names:
+        if (why := unaddressable(name)) is not None:
+            raise ModelLoadError(f"{where}: label {name!r} {why}, so --threshold LABEL=P could not name it: "
+                                 "rename it in id2label and label2id")
     num_labels = config.get("num_labels")
     if num_labels is not None and num_labels != len(ids):
         raise ModelLoadError(f"{where}: num_labels is {_shown(num_labels)} but id2label has {len(ids)} labels")

@@ -43,6 +43,8 @@ def test_jsonl_rows(tmp_path):
         (['["a"]'], r"line 1: expected an object"),
         (['{"text": "", "labels": []}'], r'line 1: "text" must be a non-empty string'),
         (['{"text": "a", "labels": [1]}'], r'line 1: "labels" must be a list of label names'),
+        (['{"text": "a", "labels": {"pos": 1}}'], r'line 1: "labels" must be a list of label names'),
+        (['{"text": "a", "labels": 3}'], r'line 1: "labels" must be a list of label names'),
         ([""], r"holds no examples"),
     ],
 )
@@ -51,6 +53,19 @@ def test_jsonl_errors_name_the_line(tmp_path, lines, message):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=message):
         read_jsonl(path, ["neg", "pos"])
+
+
+@pytest.mark.parametrize(("row", "count"), [('["pos", "neg"]', 2), ("[]", 0)])
+def test_a_single_label_model_needs_one_label_a_row(tmp_path, row, count):
+    """Issue 22: a softmax model predicts exactly one label, so a row with two (or none) could never be matched."""
+    path = tmp_path / "data.jsonl"
+    path.write_text(f'{{"text": "a", "labels": ["pos"]}}\n{{"text": "b", "labels": {row}}}\n', encoding="utf-8")
+    assert len(read_jsonl(path, ["neg", "pos"])) == 2  # a multi-label model takes any set
+    with pytest.raises(InputError, match=rf'line 2: "labels" holds {count} labels, but this single-label \(softmax\) '
+                                         "model predicts exactly one: give one label per row$"):
+        read_jsonl(path, ["neg", "pos"], single_label=True)
+    path.write_text('{"text": "a", "labels": "pos"}\n{"text": "b", "labels": ["neg", "neg"]}\n', encoding="utf-8")
+    assert read_jsonl(path, ["neg", "pos"], single_label=True).gold.tolist() == [[False, True], [True, False]]
 
 
 def test_missing_file(tmp_path):

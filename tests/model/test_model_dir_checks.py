@@ -5,6 +5,7 @@ implausible size."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -131,3 +132,32 @@ def test_roberta_padding_offset_is_checked(tiny_model, tmp_path, pad, message):
         assert load_source(model_dir).info.max_length > 0
     else:
         _refused(model_dir, message)
+
+
+def _rename_first_label(model_dir: Path, name: str) -> Path:
+    config = json.loads((model_dir / "config.json").read_text())
+    old = config["id2label"]["0"]
+    config["id2label"]["0"] = name
+    config["label2id"] = {name if label == old else label: index for label, index in config["label2id"].items()}
+    (model_dir / "config.json").write_text(json.dumps(config))
+    return model_dir
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("c,d", "holds a ','"), ("  ", "is blank"), ("", "is blank"), (" calm", "starts or ends with a space"),
+], ids=["comma", "blank", "empty", "leading-space"])
+def test_labels_that_threshold_could_not_name_are_refused(tiny_model, tmp_path, name, why):
+    """Issue 22: convert took 'c,d' and a blank name, which `--threshold LABEL=P` then could not address."""
+    model_dir = _rename_first_label(_copy(tiny_model, tmp_path), name)
+    _refused(model_dir, rf"label {re.escape(repr(name))} {re.escape(why)}, so --threshold LABEL=P could not name it: "
+                        "rename it in id2label and label2id$")
+
+
+def test_a_label_with_an_equals_sign_stays_addressable(tiny_model, tmp_path):
+    """'a=b' loads: parse_threshold splits a pair at its last '='."""
+    from npuport.core.decisions import parse_threshold, resolve_thresholds
+
+    model_dir = _rename_first_label(_copy(tiny_model, tmp_path), "a=b")
+    labels = load_source(model_dir).info.labels
+    assert labels[0] == "a=b"
+    assert resolve_thresholds(parse_threshold("a=b=0.25"), labels, 0.5)[0] == 0.25

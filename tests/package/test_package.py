@@ -107,6 +107,27 @@ def test_a_failed_validation_is_not_packaged(converted, tmp_path):  # type: igno
         assert not (tmp_path / "forged").exists()
 
 
+def test_package_on_a_full_disk_names_the_package_and_leaves_nothing(partly_validated_bert, tmp_path):  # type: ignore[no-untyped-def]
+    """Issue 22: with no room left, `package` named the source file it copied from (on the disk that has room)."""
+    import resource
+    import signal
+
+    from cli_runner import NPUPORT, cli_env  # type: ignore[import-not-found]
+
+    largest = max(path.stat().st_size for path in partly_validated_bert.rglob("*.onnx"))
+
+    def small_files() -> None:  # a file size limit stands in for a full disk: the same failed write, EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (largest // 2, largest // 2))
+
+    output = tmp_path / "dist" / "tiny"
+    cli = subprocess.run([*NPUPORT, "package", str(partly_validated_bert), "-o", str(output)], capture_output=True,
+                         text=True, timeout=300, env=cli_env(), preexec_fn=small_files)
+    assert cli.returncode != 0 and cli.stderr.strip().splitlines() == [
+        f"error: file size limit reached while writing {output}; nothing was left behind"], cli.stderr
+    assert not output.exists() and not list(output.parent.iterdir())
+
+
 def test_verify_passes_on_the_untouched_package_dir_and_archive(package):  # type: ignore[no-untyped-def]
     for target in (package.directory, package.archive):
         result = verify_package(target)
