@@ -84,10 +84,9 @@ def quantize_onnx_int8(src: Path, dst: Path, judge: Judge, weights: str = "uint8
 
 def quantize_dynamic_int8(src: Path, dst: Path, excluded: list[str], weights: str = "uint8") -> None:
     """Dynamic int8 of `src` into `dst` in the `weights` scheme (SCHEMES), the `excluded` nodes left in fp32."""
+    from google.protobuf.message import DecodeError
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from google.protobuf.message import DecodeError
 
     logging.getLogger("root").setLevel(logging.ERROR)
     try:
@@ -114,6 +113,7 @@ def _raise_if_copy_cut_short(src: Path, dst: Path) -> None:
     """A DecodeError while quantizing a file that itself parses means the quantizer's own copy was cut short: on
     a full disk the write fails silently and the read back fails (`convert step onnx-int8 died: DecodeError`)."""
     import onnx
+    from google.protobuf.message import DecodeError
 
     try:
         onnx.load(str(src), load_external_data=False)
