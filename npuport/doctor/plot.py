@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from npuport.core.files import atomic_path
 
 if TYPE_CHECKING:
-    from npuport.doctor.localise import Diagnosis
+    from npuport.doctor.diagnosis import Diagnosis
 
 FLOOR = 1e-9  # an exact match plots here (log scale)
 PAST = "#d62728"

@@ -3,7 +3,7 @@
 Memory stays bounded by a shard (`shard_rows` rows): the input is read shard by shard, each shard scored in one
 `Classifier.predict` call and written as its own file, the files merged at the end (see `shards`). A killed run is
 resumed by running it again: finished shards are kept, the others scored, nothing twice. Both engines score a shard
-with the same `score_shard`, so their outputs are byte-identical: "local" in this process, "ray" as a Ray Data job
+with the same `work.score_shard`, so their outputs are byte-identical: "local" in this process, "ray" as a Ray Data job
 with one Classifier per actor (`ray_engine`).
 """
 
@@ -22,10 +22,10 @@ from npuport.core.extras import needs_extra
 from npuport.core.files import directory_lock
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.progress import Event, Progress, done, reporter, start, total
-from npuport.runtime import Classifier, load
 from npuport.runtime.loader import choose_variant
-from npuport.score.rows import InputPlan, Shard, check_input, plan_input, read_shard
-from npuport.score.shards import check_output, encode_shard, merge, open_parts, write_shard
+from npuport.score.rows import InputPlan, Shard, check_input, plan_input
+from npuport.score.shards import check_output, merge, open_parts, write_shard
+from npuport.score.work import ShardJob, score_shard
 
 ENGINES = ("local", "ray")
 
@@ -58,29 +58,6 @@ class ScoreResult:
     @property
     def rows_per_s(self) -> float:
         return self.scored_rows / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class ShardJob:
-    """What every scorer of one run needs to turn a shard into its output file's bytes."""
-
-    package: str
-    variant: str
-    device: Device
-    threads: int | None
-    source: str
-    suffix: str  # the output's: .jsonl or .parquet
-    batch_size: int
-
-    def load(self) -> Classifier:
-        return load(self.package, self.variant, self.device, self.threads)
-
-
-def score_shard(classifier: Classifier, job: ShardJob, shard: Shard, progress: Progress | None = None) -> bytes:
-    """One shard, read, predicted in one call and encoded: the unit of work of both engines."""
-    rows = read_shard(Path(job.source), shard)
-    predictions = classifier.predict([row.text for row in rows], batch_size=job.batch_size, progress=progress)
-    return encode_shard(rows, predictions, classifier.labels, job.suffix)
 
 
 def score_corpus(package: Path, source: Path, output: Path, options: ScoreOptions = ScoreOptions(),

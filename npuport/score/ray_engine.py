@@ -18,8 +18,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from npuport.core.errors import BackendUnavailableError, InputError, NpuportError
-from npuport.score.job import ShardJob, score_shard
 from npuport.score.rows import Shard
+from npuport.score.work import ShardJob, score_shard
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -30,7 +30,8 @@ from npuport.core.files import artifacts_lock, atomic_path, fresh_directory, wri
 from npuport.core.int8 import SCHEMES, Int8Choice, choose_int8
 from npuport.core.manifest import ExportCheck, FileRecord, Manifest, Quantization, Tuning, TuningStep, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.doctor.localise import Examiner, LayerError
+from npuport.doctor.diagnosis import LayerError
+from npuport.doctor.localise import Examiner
 from npuport.doctor.probes import LOGITS
 from npuport.runtime.loader import runner_for
 from npuport.runtime.runner import Runner

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from npuport.cli.render.base import emit_json, line, new_table, out, size_mb
 
 if TYPE_CHECKING:
-    from npuport.doctor.localise import Diagnosis
+    from npuport.doctor.diagnosis import Diagnosis
     from npuport.package.verify import VerifyResult
     from npuport.tune.search import TuneResult
     from npuport.validate.gate import ValidationRun
