@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from npuport.runtime.loader import load
 from npuport.runtime.runner import Runner
 from npuport.validate.metrics import Comparison, compare
 from npuport.validate.profiles import Check, Profile
+
+if TYPE_CHECKING:
+    from npuport.model.reference import EagerReference
 
 DYNAMIC_BATCH = 16
 MIN_TEXTS_PER_BUCKET = 8
@@ -111,18 +114,24 @@ def golden_reference(root: Path, manifest: Manifest) -> ReferenceSet:
 
 def custom_reference(root: Path, manifest: Manifest, texts: list[str]) -> ReferenceSet:
     """The user's texts, with reference logits computed now from the source model (fp32, eager, CPU)."""
-    from npuport.model.reference import EagerReference
-    from npuport.model.source import load_source
-
     source_dir = Path(manifest.source.path)
     if not source_dir.is_dir():
         raise InputError(f"--texts needs the source model to compute the reference, but {source_dir} is not here; "
                          "without it, validate on the golden inputs recorded by convert (omit --texts)")
-    model = load_source(source_dir).model
+    reference = _eager_reference(source_dir, manifest.source.input_names)
     encoder = TextEncoder(saved_tokenizer(root, manifest), manifest.source.input_names, manifest.golden.seq_len)
     golden = golden_inputs(encoder, [f"text-{i + 1}" for i in range(len(texts))], texts)
-    logits = EagerReference(model, manifest.source.input_names).logits_by_length(golden.lengths, golden.rows)
+    logits = reference.logits_by_length(golden.lengths, golden.rows)
     return ReferenceSet(golden, logits, f"{len(texts)} texts from the user, fp32 eager CPU logits computed now from {source_dir}")
+
+
+def _eager_reference(source_dir: Path, input_names: list[str]) -> EagerReference:
+    """Custom --texts need the source model, which only torch loads (the `convert` extra): imported here, so the base
+    install validates on the golden inputs without torch."""
+    from npuport.model.reference import EagerReference
+    from npuport.model.source import load_source
+
+    return EagerReference(load_source(source_dir).model, input_names)
 
 
 def variant_logits(classifier: Classifier, golden: GoldenInputs) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
