@@ -12,7 +12,6 @@ then validated like any other (`npuport validate`).
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,35 +19,29 @@ from pathlib import Path
 
 import numpy as np
 
-from npuport.convert.check import TOLERANCE
 from npuport.convert.quantize import quantize_dynamic_int8
-from npuport.core.buckets import by_length, length_batches
+from npuport.core.buckets import by_length
 from npuport.core.decisions import to_probabilities
 from npuport.core.devices import Device
 from npuport.core.errors import InputError, ParityError
-from npuport.core.files import artifacts_lock, atomic_path, fresh_directory, write_text_atomic
-from npuport.core.int8 import SCHEMES, Int8Choice, choose_int8
-from npuport.core.manifest import ExportCheck, FileRecord, Manifest, Quantization, Tuning, TuningStep, Variant, VariantFile
+from npuport.core.files import artifacts_lock, fresh_directory
+from npuport.core.int8 import Int8Choice, choose_int8
+from npuport.core.manifest import Manifest, Tuning, TuningStep, Variant
 from npuport.core.progress import Progress, reporter, step, total
-from npuport.doctor.diagnosis import LayerError
 from npuport.doctor.localise import Examiner
-from npuport.doctor.probes import LOGITS
 from npuport.runtime.loader import runner_for
-from npuport.runtime.runner import Runner
 from npuport.tune.calibration import Feeds, calibration_texts, fingerprint
-from npuport.tune.candidates import CALIBRATIONS, floating_nodes, fp16_kept, int8_qdq
+from npuport.tune.candidates import CALIBRATIONS, fp16_kept, int8_qdq
+from npuport.tune.graph import next_block, weighted_nodes
+from npuport.tune.publish import publish
 from npuport.tune.smoothing import ALPHAS, Smoothing, activation_ranges, choose_alpha, smooth
+from npuport.tune.speed import SpeedRatio
 from npuport.validate.profiles import DEFAULT_PROFILES, Profile
 from npuport.validate.validator import golden_reference, judge_file
 
 PRECISIONS = ("int8", "fp16")
 METHODS = ("auto", "dynamic", "static")  # int8: dynamic activation ranges, calibrated static QDQ, or both
 MAX_STEPS = 12
-KEEPABLE = {"int8": ("MatMul", "Gemm", "Gather"),
-            "fp16": ("MatMul", "Gemm", "Gather", "Attention", "MultiHeadAttention", "LayerNormalization", "SkipLayerNormalization",
-                     "Softmax", "Gelu", "BiasGelu", "FastGelu", "Erf", "Tanh", "Pow", "ReduceMean", "Sqrt", "Div",
-                     "EmbedLayerNormalization")}
-SPEED_ROUNDS = 3
 
 
 @dataclass
@@ -113,7 +106,6 @@ class _Tuner:
                  max_steps: int) -> None:
         self.root, self.precision, self.profile, self.threads, self.notify = root, precision, profile, threads, notify
         self.max_steps = max_steps
-        self._fp32: Runner | None = None  # the shipped fp32 file, timed beside each candidate
         self.manifest = Manifest.load(root)
         self.base = _base(self.manifest)
         self.manifest.verify_files(root, [self.base])
@@ -121,6 +113,7 @@ class _Tuner:
         with step(notify, "reference and inputs"):
             self.examiner = Examiner(root, self.manifest, None, profile)
             self.reference = golden_reference(root, self.manifest).logits
+        self.speed = SpeedRatio(root / self.base.files[0].path, self.base, self.examiner.golden, threads)
 
     def run(self, texts: list[str] | None, calibration: str, choice: Int8Choice, method: str,
             alphas: tuple[float, ...]) -> TuneResult:
@@ -163,11 +156,11 @@ class _Tuner:
                                 kept_fp32=kept, steps=result.steps)
                 assert candidate is not None
                 result.kept, result.smoothing = kept, smoothing
-                result.variant, result.keep_list = self._publish(candidate, recipe, tried[-1], choice)
+                result.variant, result.keep_list = publish(self.root, self.precision, self.base, candidate, recipe, tried[-1],
+                                                           choice)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-            if self._fp32 is not None:
-                self._fp32.deactivate()
+            self.speed.close()
         return result
 
     def _smooth(self, base: Path, feeds: Feeds, ranges: dict[str, np.ndarray], build: Callable[[Path, Path, list[str]], None],
@@ -200,7 +193,7 @@ class _Tuner:
                 runner = runner_for(candidate, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads)
                 comparison, failures = judge_file(runner, examiner.golden, self.reference, self.profile,
                                                   source.activation, source.threshold, examiner.pad_token_id)
-                speed = self._speed_ratio(candidate)
+                speed = self.speed(candidate)
             steps.append(TuningStep(method=method, kept=len(kept), added=added, bytes=candidate.stat().st_size,
                                     speed_vs_fp32=speed, passed=not failures, failures=failures,
                                     cosine_min=comparison.cosine_min, max_abs_error=comparison.max_abs_error,
@@ -208,70 +201,13 @@ class _Tuner:
             if not failures:
                 return steps, kept, candidate
             side = examiner.onnx_file(candidate, threads=self.threads)
-            block = _next_block(examiner.examine(side, []), side, self.precision, kept)
-            if block is None or len(block[1]) >= _weighted_nodes(side, self.precision):
+            block = next_block(examiner.examine(side, []), side, self.precision, kept)
+            if block is None or len(block[1]) >= weighted_nodes(side, self.precision):
                 break  # nothing left to keep, or keeping it would leave the whole model in fp32: no such variant
             label, nodes = block
             kept += nodes
             added = f"{label}: {len(nodes)} nodes"
         return steps, kept, None
-
-    def _speed_ratio(self, candidate: Path) -> float:
-        """The shipped fp32 file's time over the candidate's on the golden texts (length-sorted batches of 16),
-        alternating, same run; the fp32 session is loaded once per tuning run."""
-        golden = self.examiner.golden
-        feeds = [golden.rows(batch) for batch in length_batches(golden.lengths, 16)]
-        if self._fp32 is None:
-            self._fp32 = runner_for(self.root / self.base.files[0].path, "onnx", self.base.inputs, self.base.outputs,
-                                    Device("cpu"), self.threads)
-            self._fp32.activate()
-            self._fp32.infer(feeds[-1])  # warm-up: the first call allocates
-        runner = runner_for(candidate, "onnx", self.base.inputs, self.base.outputs, Device("cpu"), self.threads)
-        seconds = [0.0, 0.0]
-        with runner:
-            runner.infer(feeds[-1])
-            for _ in range(SPEED_ROUNDS):
-                for index, timed in enumerate((self._fp32, runner)):
-                    started = time.perf_counter()
-                    for feed in feeds:
-                        timed.infer(feed)
-                    seconds[index] += time.perf_counter() - started
-        return seconds[0] / seconds[1]
-
-    def _publish(self, candidate: Path, recipe: Tuning, last: TuningStep, choice: Int8Choice) -> tuple[str, Path | None]:
-        """The passing candidate as variant onnx-<precision>-tuned (file first, manifest last), with its keep-list."""
-        root, precision = self.root, self.precision
-        variant_id = f"onnx-{precision}-tuned"
-        target = root / "onnx" / f"{precision}-tuned.onnx"
-        with atomic_path(target) as tmp:
-            shutil.copyfile(candidate, tmp)
-        keep_list = None
-        if precision == "fp16":
-            keep_list = root / "tune" / f"{variant_id}.keep_dtype.cfg"
-            write_text_atomic(keep_list, "".join(f"{name}\n" for name in floating_nodes(candidate, recipe.kept_fp32)))
-            recipe = recipe.model_copy(update={"keep_list": FileRecord.of(root, keep_list)})
-        quantization = None
-        if precision == "int8":
-            scheme = SCHEMES[choice.scheme]
-            quantization = Quantization(
-                method="static-qdq" if recipe.method == "static-qdq" else "dynamic", weights=scheme.weights,  # type: ignore[arg-type]
-                activations="uint8", granularity="per-channel", reduce_range=scheme.reduce_range,
-                kept_fp32=f"{len(recipe.kept_fp32)} nodes chosen by npuport tune", fp32_nodes=recipe.kept_fp32,
-                chosen_for=choice.chosen_for, exact_on=list(scheme.exact_on) if scheme.exact_on else None,
-                why=f"{choice.why}; {scheme.why}; {recipe.method}, the nodes doctor found most sensitive kept in fp32")
-        manifest = Manifest.load(root)  # re-read: nothing another command recorded is lost
-        variant = self.base.model_copy(update={
-            "id": variant_id, "precision": precision,
-            "files": [VariantFile(**FileRecord.of(root, target).model_dump())],
-            "transforms": [f"npuport-tune:{recipe.method}", f"kept-fp32:{len(recipe.kept_fp32)}"],
-            "quantization": quantization, "tuning": recipe,
-            "export_check": ExportCheck(texts=manifest.golden.texts, max_abs_prob_error=last.max_abs_error,
-                                        tolerance=TOLERANCE[precision], top1_agreement=last.top1_agreement),
-        })
-        variants = [v for v in manifest.variants if v.id != variant_id] + [variant]
-        validations = [v for v in manifest.validations if v.variant != variant_id]
-        manifest.model_copy(update={"variants": variants, "validations": validations}).save(root)
-        return variant_id, keep_list
 
 
 def _export_unfused(manifest: Manifest, base: Variant, examiner: Examiner, path: Path) -> Path:
@@ -311,74 +247,3 @@ def _base(manifest: Manifest) -> Variant:
             return variant
     raise InputError("tune starts from onnx-fp32-dynamic, which these artifacts lack: "
                      "convert with --formats onnx --precisions fp32 --shapes dynamic")
-
-
-def _next_block(layers: list[LayerError], side: object, precision: str, kept: list[str]) -> tuple[str, list[str]] | None:
-    """The nodes to keep in fp32 next: those of the first block past the budget that are still in `precision`, else of
-    the block that adds the most relative error to what it receives; None when nothing is left to keep. A node whose
-    weights are more than HEAVY of the model's (the word embeddings of a small encoder: half of MiniLM) waits until no
-    lighter node is left: keeping it in fp32 would undo most of what the precision saves."""
-    graph = side.graph  # type: ignore[attr-defined]
-    lowered = _lowered(graph, precision)
-    weight_bytes = _weight_bytes(graph)
-    limit = HEAVY * (sum(weight_bytes.values()) or 1)
-    added = {layer.probe.module: layer.max_rel_error - (before.max_rel_error if before else 0.0)
-             for before, layer in zip([None, *layers[:-1]], layers)}
-
-    def fresh(layer: LayerError, light: bool) -> list[str]:
-        names = (_base_name(name) for op, name in side.suspects(layer.probe))  # type: ignore[attr-defined]
-        return list(dict.fromkeys(name for name in names if name in lowered and name not in kept
-                                  and (not light or weight_bytes.get(name, 0) <= limit)))
-
-    for light in (True, False):
-        candidates = [layer for layer in layers if layer.past_budget and fresh(layer, light) and layer.probe.module != LOGITS]
-        if not candidates:
-            candidates = sorted((layer for layer in layers if fresh(layer, light)), key=lambda layer: -added[layer.probe.module])
-        if candidates:
-            return candidates[0].probe.label, fresh(candidates[0], light)
-    return None
-
-
-HEAVY = 0.25  # share of the model's weight bytes above which a block is kept in fp32 only when nothing lighter is left
-
-
-def _weight_bytes(graph: object) -> dict[str, int]:
-    """Bytes of the constant inputs of each node (by its name in the fp32 graph)."""
-    sizes = {init.name: len(init.raw_data) or 4 * int(np.prod(init.dims))
-             for init in graph.initializer}  # type: ignore[attr-defined]
-    producers = {output: node for node in graph.node for output in node.output}  # type: ignore[attr-defined]
-
-    def constant(name: str) -> int:  # a weight, or a weight behind its DequantizeLinear
-        if name in sizes:
-            return sizes[name]
-        node = producers.get(name)
-        return sizes.get(node.input[0], 0) if node is not None and node.op_type == "DequantizeLinear" else 0
-
-    return {_base_name(node.name): sum(constant(i) for i in node.input) for node in graph.node}  # type: ignore[attr-defined]
-
-
-INTEGER_OPS = ("MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul", "QGemm", "QAttention", "QEmbedLayerNormalization")
-QUANT_SUFFIX = "_quant"  # ONNX Runtime's dynamic quantizer names a quantized node after the one it replaces
-
-
-def _base_name(name: str) -> str:
-    return name.removesuffix(QUANT_SUFFIX)
-
-
-def _lowered(graph: object, precision: str) -> set[str]:
-    """Names (as in the fp32 graph) of the nodes that compute in `precision` in this candidate: for int8 the quantized
-    ones (an integer kernel, or a weighted op fed by DequantizeLinear / integer weights), for fp16 every weighted or
-    normalising op that is there."""
-    nodes = graph.node  # type: ignore[attr-defined]
-    if precision != "int8":
-        return {node.name for node in nodes if node.op_type in KEEPABLE[precision]}
-    producers = {output: node.op_type for node in nodes for output in node.output}
-    integer = {init.name for init in graph.initializer if init.data_type in (2, 3)}  # type: ignore[attr-defined]  # uint8, int8
-    return {_base_name(node.name) for node in nodes
-            if node.op_type in INTEGER_OPS or (node.op_type in KEEPABLE["int8"] and any(
-                producers.get(i) == "DequantizeLinear" or i in integer for i in node.input))}
-
-
-def _weighted_nodes(side: object, precision: str) -> int:
-    """How many nodes of the candidate still compute in `precision`: tune stops before it would keep them all."""
-    return len(_lowered(side.graph, precision))  # type: ignore[attr-defined]
