@@ -1,4 +1,5 @@
-"""`npuport convert`: build the variant matrix in child processes, check each file, then publish (see `publish`).
+"""`npuport convert`: build the variant matrix in child processes (see `worker`), check each file, then publish (see
+`publish`).
 
 One run per artifacts directory (its `.npuport.lock`); workers die with the run that started them; a killed run's
 staging folder, publish leftovers and temporary job folder are reclaimed by the next run."""
@@ -6,15 +7,12 @@ staging folder, publish leftovers and temporary job folder are reclaimed by the 
 from __future__ import annotations
 
 import functools
-import json
-import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from npuport.convert.job import Job
 from npuport.convert.peers import PEER_CONFIG
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
 from npuport.convert.publish import WORK_DIR, interrupted_publish, live_manifest, publish
-from npuport.convert.worker import execute_job
+from npuport.convert.worker import JOB_PREFIX, execute_job, run_in_child
 from npuport.core.buckets import GearPlan, check_buckets, golden_seq_len, plan_gears
 from npuport.core.corpus import golden_selection
 from npuport.core.errors import ConversionError
@@ -31,19 +29,27 @@ from npuport.core.files import (
     ARTIFACTS_LOCK,
     artifacts_lock,
     fresh_directory,
-    owned_temporary_directory,
     remove_orphaned_temporaries,
     remove_stale_temporaries,
     sha256_file,
 )
 from npuport.core.golden import INPUTS_FILE, REFERENCE_FILE, GoldenInputs, load_reference
 from npuport.core.int8 import choose_int8
-from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, SourceInfo, TokenizerInfo, Variant, VariantFile
+from npuport.core.manifest import MANIFEST_NAME, FileRecord, GoldenInfo, Manifest, TokenizerInfo, Variant, VariantFile
 from npuport.core.progress import Progress, reporter, total
 from npuport.core.reports.keep import still_current
 from npuport.core.texts import read_texts
 from npuport.model.architectures import architecture
-from npuport.model.source import DEFAULT_THRESHOLD, find_weights, load_tokenizer, model_inputs, model_max_length, read_config
+from npuport.model.source import (
+    decision_threshold,
+    find_weights,
+    load_tokenizer,
+    model_inputs,
+    model_max_length,
+    problem_type,
+    read_config,
+    source_info,
+)
 from npuport.model.tokenizer import TextEncoder, golden_inputs
 from npuport.model.traffic import token_lengths
 from npuport.runtime.openvino_runner import import_openvino
@@ -51,7 +57,6 @@ from npuport.runtime.openvino_runner import import_openvino
 STEP_ORDER = ["torchscript-fp32", "torchscript-fp16", "torchscript-bf16", "torchexport-fp32", "torchexport-fp16",
               "onnx-export", "onnx-fuse", "onnx-fp16", "onnx-int8"]
 STAGING_DIR = ".staging"
-JOB_PREFIX = "npuport-job-"  # temporary job folders: npuport-job-<pid of the convert>-<random>
 TOOLCHAIN_PACKAGES = ("torch", "transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-gpu",
                       "onnxruntime-cann", "numpy", "torch_npu")
 
@@ -144,52 +149,6 @@ def _steps_total(jobs: list[Job]) -> int:
     return per_plan + raw
 
 
-def _run_isolated(job: Job, progress: Progress, lock_fd: int | None = None) -> dict[str, Any]:
-    """Run one job in a child process; its peak memory is its own, and a crash cannot corrupt ours.
-
-    The worker dies with this process (see worker.die_with_parent: it gets our pid and watches its stdin, which only
-    we hold open) and inherits the output lock, so no other run can take the output while a worker of ours lives."""
-    with owned_temporary_directory(JOB_PREFIX) as tmp:
-        job_path = tmp / "job.json"
-        job_path.write_text(json.dumps(asdict(job)), encoding="utf-8")
-        stderr_path = tmp / "stderr.txt"
-        with open(stderr_path, "wb") as stderr:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "npuport.convert.worker", str(job_path), str(os.getpid())],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
-                pass_fds=() if lock_fd is None else (lock_fd,),
-            )
-            result: dict[str, Any] | None = None
-            error: str | None = None
-            assert child.stdout is not None and child.stdin is not None
-            try:
-                for line in child.stdout:
-                    try:
-                        event = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # stray prints from libraries
-                    if event.get("event") == "result":
-                        result = event
-                    elif event.get("event") == "error":
-                        error = event["message"]
-                    else:
-                        progress(event)
-                code = child.wait()
-            finally:
-                if child.poll() is None:  # interrupted (Ctrl-C, an error in progress): the worker goes with us
-                    child.kill()
-                    child.wait()
-                child.stdin.close()
-                child.stdout.close()
-        if error:
-            raise ConversionError(error)
-        if result is None or code != 0:
-            tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            hint = " (killed: out of memory?)" if code in (-9, 137) else ""
-            raise ConversionError(f"convert step {job.step} died with exit code {code}{hint}: {tail[0][:300]}")
-        return result
-
-
 def _dedupe(staging: Path, variants: list[dict[str, Any]]) -> list[Variant]:
     """Share identical files: a static variant whose bytes equal another file keeps one copy."""
     by_hash: dict[str, str] = {}
@@ -252,7 +211,7 @@ def convert_model(
     remove_orphaned_temporaries(JOB_PREFIX)
 
     def build(staging: Path, lock_fd: int) -> ConvertResult:
-        run = functools.partial(_run_isolated, lock_fd=lock_fd) if isolate else execute_job
+        run = functools.partial(run_in_child, lock_fd=lock_fd) if isolate else execute_job
         return _build(model_dir, staging, config, tokenizer, max_length, options, plans, run, progress)
 
     built = build_and_publish(out_dir, build)
@@ -299,8 +258,7 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
     if spec.fusion is None:  # nothing ORT's optimizer could fuse: every ONNX variant stays standard ops
         options = replace(options, fuse="none")
     heads, hidden = _model_shape(config) if spec.fusion else (0, 0)
-    problem = config.get("problem_type") or "single_label_classification"
-    threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
+    problem, threshold = problem_type(config), decision_threshold(config)
     base = {
         "opset": options.opset, "fuse": options.fuse, "pad_token_id": int(tokenizer.pad_token_id or 0),
         "activation": "sigmoid" if problem == "multi_label_classification" else "softmax",
@@ -330,12 +288,7 @@ def _build(model_dir: Path, staging: Path, config: dict[str, Any], tokenizer: An
                                       base["activation"], base["pad_token_id"])
     root_record = lambda rel: FileRecord.of(staging, staging / rel)  # noqa: E731
     tokenizer_files = sorted(p for p in (staging / "tokenizer").rglob("*") if p.is_file())
-    source = SourceInfo(
-        path=str(model_dir.resolve()), model_type=config["model_type"], num_labels=len(config["id2label"]),
-        id2label=config["id2label"], problem_type=problem, threshold=threshold,
-        max_length=max_length, weights_sha256=sha256_file(find_weights(model_dir)), input_names=input_names,
-        coverage=spec.coverage, **facts,
-    )
+    source = source_info(model_dir, config, tokenizer, find_weights(model_dir), facts["architecture"], facts["parameters"])
     manifest = Manifest(
         source=source,
         tokenizer=TokenizerInfo(class_name=type(tokenizer).__name__, files=[FileRecord.of(staging, p) for p in tokenizer_files]),

@@ -1,7 +1,7 @@
 """One convert step (see `steps.STEPS`) in its own process, so peak memory stays that of one step on one model.
 
-Run as `python -m npuport.convert.worker JOB.json PARENT_PID`; events go to stdout as JSON lines:
-{"event": "start"|"done", "label": …}, then {"event": "result", …} or {"event": "error", "message": …}.
+`run_in_child` starts `python -m npuport.convert.worker JOB.json PARENT_PID` and reads its events from stdout as
+JSON lines: {"event": "start"|"done", "label": …}, then {"event": "result", …} or {"event": "error", "message": …}.
 A worker never outlives the convert that started it (`die_with_parent`): an orphan would keep writing into a
 staging folder a later run owns.
 """
@@ -13,15 +13,20 @@ import json
 import os
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from npuport.convert.job import Job, StepContext
-from npuport.core.errors import NpuportError
+from npuport.core.errors import ConversionError, NpuportError
+from npuport.core.files import owned_temporary_directory
 from npuport.core.progress import Progress
+
+JOB_PREFIX = "npuport-job-"  # temporary job folders: npuport-job-<pid of the convert>-<random>
 
 
 def execute_job(job: Job, emit: Progress) -> dict[str, Any]:
@@ -37,6 +42,52 @@ def execute_job(job: Job, emit: Progress) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def run_in_child(job: Job, progress: Progress, lock_fd: int | None = None) -> dict[str, Any]:
+    """Run one job in a child process; its peak memory is its own, and a crash cannot corrupt ours.
+
+    The worker dies with this process (see die_with_parent: it gets our pid and watches its stdin, which only
+    we hold open) and inherits the output lock, so no other run can take the output while a worker of ours lives."""
+    with owned_temporary_directory(JOB_PREFIX) as tmp:
+        job_path = tmp / "job.json"
+        job_path.write_text(json.dumps(asdict(job)), encoding="utf-8")
+        stderr_path = tmp / "stderr.txt"
+        with open(stderr_path, "wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "npuport.convert.worker", str(job_path), str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
+                pass_fds=() if lock_fd is None else (lock_fd,),
+            )
+            result: dict[str, Any] | None = None
+            error: str | None = None
+            assert child.stdout is not None and child.stdin is not None
+            try:
+                for line in child.stdout:
+                    try:
+                        event = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # stray prints from libraries
+                    if event.get("event") == "result":
+                        result = event
+                    elif event.get("event") == "error":
+                        error = event["message"]
+                    else:
+                        progress(event)
+                code = child.wait()
+            finally:
+                if child.poll() is None:  # interrupted (Ctrl-C, an error in progress): the worker goes with us
+                    child.kill()
+                    child.wait()
+                child.stdin.close()
+                child.stdout.close()
+        if error:
+            raise ConversionError(error)
+        if result is None or code != 0:
+            tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            hint = " (killed: out of memory?)" if code in (-9, 137) else ""
+            raise ConversionError(f"convert step {job.step} died with exit code {code}{hint}: {tail[0][:300]}")
+        return result
 
 
 def die_with_parent(parent: int) -> None:

@@ -333,25 +333,41 @@ def model_inputs(config: dict[str, Any], tokenizer: PreTrainedTokenizerBase) -> 
     return spec.input_names(tuple(n for n in given if n in forward))
 
 
+def problem_type(config: dict[str, Any]) -> str:
+    """The config's problem type, single-label when it names none (read_config checked it)."""
+    return config.get("problem_type") or "single_label_classification"
+
+
+def decision_threshold(config: dict[str, Any]) -> float:
+    """The multi-label decision threshold the config gives, else DEFAULT_THRESHOLD."""
+    return float(config.get("threshold", DEFAULT_THRESHOLD))
+
+
 def load_source(model_dir: Path) -> SourceModel:
     """Load model, tokenizer and label spec; any problem is a one-line ModelLoadError."""
     model_dir = Path(model_dir)
     config = read_config(model_dir)
     tokenizer = load_tokenizer(model_dir, config)
     model, weights = load_model(model_dir, config)
-    problem = config.get("problem_type") or "single_label_classification"  # checked by read_config
-    info = SourceInfo(
-        path=str(model_dir.resolve()),
-        architecture=type(model).__name__,
+    info = source_info(model_dir, config, tokenizer, weights, type(model).__name__, sum(p.numel() for p in model.parameters()))
+    return SourceModel(model=model, tokenizer=tokenizer, info=info)
+
+
+def source_info(model_dir: Path, config: dict[str, Any], tokenizer: PreTrainedTokenizerBase, weights: Path,
+                model_class: str, parameters: int) -> SourceInfo:
+    """What the manifest records of a source model, built once for `load_source` and for convert (whose workers
+    load the model and report its class and size)."""
+    return SourceInfo(
+        path=str(Path(model_dir).resolve()),
+        architecture=model_class,
         model_type=config["model_type"],
         num_labels=len(config["id2label"]),
         id2label=config["id2label"],
-        problem_type=problem,
-        threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
+        problem_type=problem_type(config),
+        threshold=decision_threshold(config),
         max_length=model_max_length(config, tokenizer),
-        parameters=sum(p.numel() for p in model.parameters()),
+        parameters=parameters,
         weights_sha256=sha256_file(weights),
         input_names=model_inputs(config, tokenizer),
         coverage=architecture(config["model_type"]).coverage,
     )
-    return SourceModel(model=model, tokenizer=tokenizer, info=info)

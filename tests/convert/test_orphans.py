@@ -14,8 +14,9 @@ import psutil
 import pytest
 from cli_runner import NPUPORT, cli_env  # type: ignore[import-not-found]
 
-from npuport.convert.pipeline import JOB_PREFIX, convert_model
+from npuport.convert.pipeline import convert_model
 from npuport.convert.plan import ConvertOptions
+from npuport.convert.worker import JOB_PREFIX
 from npuport.core.files import OutputBusyError, artifacts_lock, remove_orphaned_temporaries
 
 SMALL = ConvertOptions(formats=("onnx",), precisions=("fp32",), shapes=("dynamic",))
