@@ -1,7 +1,8 @@
-"""The `npuport` command (typer): one module per command group, each command parses its options, makes one library
-call and hands the result to `render`; option aliases and the values they parse live in `options`, the progress bar
-in `progress`, the `error: …` lines and exit codes in `errors`, the help's placeholder style in `command`. Library
-modules are imported inside the commands, so `npuport --help` never loads torch, transformers or onnxruntime."""
+"""The `npuport` command (typer): one module per command, named after it (`zoo` and `buckets`: one per group); each
+command parses its options, makes one library call and hands the result to `render`; option aliases and the values
+they parse live in `options`, the progress bar in `progress`, the `error: …` lines and exit codes in `errors`, the
+help's placeholder style in `command`. Library modules are imported inside the commands, so `npuport --help` never
+loads torch, transformers or onnxruntime."""
 
 from __future__ import annotations
 
@@ -9,7 +10,25 @@ import os
 
 import typer
 
-from npuport.cli import buckets, measure, model, parity, predict, score, ship, zoo
+from npuport.cli import (
+    bench,
+    buckets,
+    convert,
+    doctor,
+    eval,
+    import_onnx,
+    inspect,
+    manifest,
+    package,
+    predict,
+    report,
+    score,
+    serve,
+    tune,
+    validate,
+    verify,
+    zoo,
+)
 from npuport.cli.command import Command, Group
 from npuport.cli.errors import exit_codes
 from npuport.core.offline import SETTINGS
@@ -37,10 +56,11 @@ def root(version: bool = typer.Option(False, "--version", is_eager=True, callbac
     """Export text classifiers to TorchScript/ONNX, run them on NPU/CUDA/CPU, prove parity."""
 
 
-COMMANDS = {"inspect": model.inspect, "convert": model.convert, "manifest": model.manifest, "predict": predict.predict,
-            "validate": parity.validate, "doctor": parity.doctor, "tune": parity.tune, "package": ship.package,
-            "verify": parity.verify, "import": model.import_onnx, "eval": measure.eval_command, "score": score.score,
-            "report": measure.report, "serve": predict.serve, "bench": measure.bench}
+COMMANDS = {"inspect": inspect.inspect, "convert": convert.convert, "manifest": manifest.manifest,
+            "predict": predict.predict, "validate": validate.validate, "doctor": doctor.doctor, "tune": tune.tune,
+            "package": package.package, "verify": verify.verify, "import": import_onnx.import_onnx,
+            "eval": eval.eval_command, "score": score.score, "report": report.report, "serve": serve.serve,
+            "bench": bench.bench}
 GROUPS = {"zoo": ("Offline stand-in models for the demo and tests.", {"build": zoo.build, "list": zoo.models}),
           "buckets": ("Shape buckets (gears) planned from your own texts.", {"plan": buckets.plan})}
 for name, command in COMMANDS.items():

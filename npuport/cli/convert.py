@@ -1,4 +1,4 @@
-"""Commands on a model and its artifacts: inspect a model directory, convert it, check a manifest."""
+"""`npuport convert`: a model directory into the TorchScript/ONNX variant matrix, each file checked."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from npuport.cli import render
 from npuport.cli.options import (
     TEXTS_HELP,
-    ArtifactsDir,
     ArtifactsOutput,
     CpuClassOpt,
     DeployTargetOpt,
@@ -20,13 +19,6 @@ from npuport.cli.options import (
     comma_list,
 )
 from npuport.cli.progress import ProgressBar
-
-
-def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:
-    """Architecture, labels, problem type, parameters, tokenizer and max length of a model directory."""
-    from npuport.model.source import load_source
-
-    render.source_info(model_dir, load_source(model_dir), as_json)
 
 
 def convert(
@@ -71,28 +63,3 @@ def convert(
     with ProgressBar("building", quiet=as_json) as progress:
         result = convert_model(model_dir, output, options, progress=progress)
     render.converted(result, output, as_json)
-
-
-def import_onnx(
-    onnx: Annotated[Path, typer.Argument(metavar="ONNX_DIR_OR_FILE", help="An ONNX export: Optimum's output folder "
-                                         "(model.onnx beside config.json and the tokenizer) or an .onnx file.")],
-    source: Annotated[Path, typer.Option("--source", help="The model directory it was exported from: the tokenizer and "
-                                         "the fp32 reference the file is judged against.")],
-    output: ArtifactsOutput,
-    as_json: JsonOpt = False,
-) -> None:
-    """Adopt an ONNX export made elsewhere into a manifest (specs and precision read from the graph, golden reference
-    from --source), so validate and package treat it like npuport's own."""
-    from npuport.convert.adopt import adopt_onnx
-
-    with ProgressBar("importing", quiet=as_json) as progress:
-        result = adopt_onnx(onnx, source, output, progress=progress)
-    render.converted(result, output, as_json)
-
-
-def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:
-    """Check every file's sha256 against the manifest and list the variants."""
-    from npuport.core.manifest import Manifest
-
-    loaded = Manifest.load(artifacts)
-    render.manifest_checked(artifacts, loaded, loaded.verify_files(artifacts), as_json)

@@ -1,4 +1,4 @@
-"""Shipping: bundle what passed validation for a device into a package (verify it with `npuport verify`)."""
+"""`npuport package`: what passed validation for a device, bundled (verify it with `npuport verify`)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from npuport.package.bundle import PackageResult
 
 
-# ship: package
 def packaged(result: PackageResult, device: str, as_json: bool) -> None:
     if as_json:
         return emit_json({"directory": str(result.directory), "archive": str(result.archive) if result.archive else None,
