@@ -7,14 +7,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsDir,
-    DeviceOpt,
-    JsonOpt,
-    ProfileOpt,
-    TextsOpt,
-    ThreadsOpt,
-)
+from npuport.cli.options import ArtifactsDir, DeviceOpt, JsonOpt, ProfileOpt, TextsOpt, ThreadsOpt
 from npuport.cli.progress import ProgressBar
 from npuport.core.devices import CPU
 

@@ -8,14 +8,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsDir,
-    BatchSizeOpt,
-    DeviceOpt,
-    JsonOpt,
-    ThresholdOpt,
-    VariantsOpt,
-)
+from npuport.cli.options import ArtifactsDir, BatchSizeOpt, DeviceOpt, JsonOpt, ThresholdOpt, VariantsOpt
 from npuport.cli.progress import ProgressBar
 from npuport.core.devices import CPU
 

@@ -9,10 +9,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsOutput,
-    JsonOpt,
-)
+from npuport.cli.options import ArtifactsOutput, JsonOpt
 from npuport.cli.progress import ProgressBar
 
 

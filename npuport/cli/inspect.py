@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from npuport.cli import render
-from npuport.cli.options import (
-    JsonOpt,
-    ModelDir,
-)
+from npuport.cli.options import JsonOpt, ModelDir
 
 
 def inspect(model_dir: ModelDir, as_json: JsonOpt = False) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsDir,
-    JsonOpt,
-)
+from npuport.cli.options import ArtifactsDir, JsonOpt
 
 
 def manifest(artifacts: ArtifactsDir, as_json: JsonOpt = False) -> None:

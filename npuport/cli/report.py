@@ -7,11 +7,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsDirs,
-    JsonOpt,
-    ShownDeviceOpt,
-)
+from npuport.cli.options import ArtifactsDirs, JsonOpt, ShownDeviceOpt
 
 
 def report(

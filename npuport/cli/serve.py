@@ -8,13 +8,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    DeviceOpt,
-    OmOpt,
-    SpinOpt,
-    ThreadsOpt,
-    VariantOpt,
-)
+from npuport.cli.options import DeviceOpt, OmOpt, SpinOpt, ThreadsOpt, VariantOpt
 from npuport.core.devices import CPU
 
 

@@ -7,15 +7,7 @@ from typing import Annotated
 import typer
 
 from npuport.cli import render
-from npuport.cli.options import (
-    ArtifactsDir,
-    CpuClassOpt,
-    Int8WeightsOpt,
-    JsonOpt,
-    ProfileOpt,
-    TextsOpt,
-    ThreadsOpt,
-)
+from npuport.cli.options import ArtifactsDir, CpuClassOpt, Int8WeightsOpt, JsonOpt, ProfileOpt, TextsOpt, ThreadsOpt
 from npuport.cli.progress import ProgressBar
 
 

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from npuport.cli import render
-from npuport.cli.options import (
-    DeviceOpt,
-    JsonOpt,
-    OmOpt,
-    PackagePath,
-    SpinOpt,
-    ThreadsOpt,
-    VariantsOpt,
-)
+from npuport.cli.options import DeviceOpt, JsonOpt, OmOpt, PackagePath, SpinOpt, ThreadsOpt, VariantsOpt
 from npuport.cli.progress import ProgressBar
 from npuport.core.devices import CPU
 
