@@ -164,8 +164,9 @@ def _bucket(dims: dict[str, list[int | str]], path: Path) -> Bucket | None:
 
 def adopt_onnx(onnx_path: Path, model_dir: Path, out_dir: Path, progress: Progress | None = None) -> ConvertResult:
     """Adopt the ONNX file (or Optimum folder) `onnx_path`, exported from `model_dir`, into artifacts at `out_dir`."""
+    from npuport.model.config import read_config
     from npuport.model.reference import EagerReference
-    from npuport.model.source import load_source, read_config
+    from npuport.model.source import load_source
 
     started = time.perf_counter()
     notify = reporter(progress)

@@ -40,16 +40,8 @@ from npuport.core.progress import Progress, reporter, total
 from npuport.core.reports.keep import still_current
 from npuport.core.texts import read_texts
 from npuport.model.architectures import architecture
-from npuport.model.source import (
-    decision_threshold,
-    find_weights,
-    load_tokenizer,
-    model_inputs,
-    model_max_length,
-    problem_type,
-    read_config,
-    source_info,
-)
+from npuport.model.config import decision_threshold, problem_type, read_config
+from npuport.model.source import find_weights, load_tokenizer, model_inputs, model_max_length, source_info
 from npuport.model.tokenizer import TextEncoder, golden_inputs
 from npuport.model.traffic import token_lengths
 from npuport.runtime.openvino_runner import import_openvino

@@ -33,7 +33,8 @@ def plan_from_texts(source: Path, texts: Path, max_gears: int = DEFAULT_MAX_GEAR
         tokenizer: SavedTokenizer | PreTrainedTokenizerBase = saved_tokenizer(source, manifest)
         max_length = manifest.source.max_length
     else:
-        from npuport.model.source import load_tokenizer, model_max_length, read_config
+        from npuport.model.config import read_config
+        from npuport.model.source import load_tokenizer, model_max_length
 
         config = read_config(source)
         tokenizer = load_tokenizer(source, config)

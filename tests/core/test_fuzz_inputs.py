@@ -29,7 +29,8 @@ from npuport.core.errors import NpuportError
 from npuport.core.manifest import MANIFEST_NAME, Manifest
 from npuport.core.texts import read_texts
 from npuport.evaluate.data import read_jsonl
-from npuport.model.source import load_source, read_config
+from npuport.model.config import read_config
+from npuport.model.source import load_source
 from npuport.package.bundle import build_package
 from npuport.package.verify import verify_package
 from npuport.runtime import load

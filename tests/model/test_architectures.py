@@ -12,7 +12,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 
 from npuport.core.errors import ModelLoadError
 from npuport.model.architectures import GENERIC_NOTE, REGISTRY, architecture
-from npuport.model.source import implied_parameters, read_config
+from npuport.model.config import implied_parameters, read_config
 
 
 @pytest.mark.parametrize("model_type", sorted(REGISTRY))

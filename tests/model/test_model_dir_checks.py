@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from npuport.cli import app
 from npuport.convert.pipeline import convert_model
 from npuport.core.errors import ModelLoadError
-from npuport.model.source import load_source, read_config
+from npuport.model.config import read_config
+from npuport.model.source import load_source
 
 
 def _copy(tiny_model, tmp_path: Path, arch: str = "bert") -> Path:  # type: ignore[no-untyped-def]

@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from npuport.core.errors import ModelLoadError
-from npuport.model.source import load_source, read_config
+from npuport.model.config import read_config
+from npuport.model.source import load_source
 
 PREFIX_CASES = {"encoder.": "encoder.", "plm.": "plm.bert.", "bert.": "bert."}
 

@@ -1,5 +1,5 @@
-"""Every module on the ONNX path imports with torch, transformers, torch_npu and onnx blocked: the import-linter
-contract ignores whole edges, so a top-level heavy import would pass it; this test does not."""
+"""Every module on the ONNX path, and model.config, imports with torch, transformers, torch_npu and onnx blocked: the
+import-linter contract ignores whole edges, so a top-level heavy import would pass it; this test does not."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 HEAVY = ("torch", "transformers", "torch_npu", "onnx")
 PACKAGES = ("npuport.runtime", "npuport.validate", "npuport.package", "npuport.serve", "npuport.score", "npuport.core")
-MODULES = ("npuport.model.tokenizer",)
+MODULES = ("npuport.model.tokenizer", "npuport.model.config")  # config.json checked without torch
 
 # One subprocess: the heavy libraries set to None in sys.modules (importing them raises ImportError), then every
 # module imported in turn; each one a blocked library stops is reported with the line that imported it.
