@@ -62,7 +62,7 @@ COMMANDS = {"inspect": inspect.inspect, "convert": convert.convert, "manifest": 
             "eval": eval.eval_command, "score": score.score, "report": report.report, "serve": serve.serve,
             "bench": bench.bench}
 GROUPS = {"zoo": ("Offline stand-in models for the demo and tests.", {"build": zoo.build, "list": zoo.models}),
-          "buckets": ("Shape buckets (gears) planned from your own texts.", {"plan": buckets.plan})}
+          "buckets": ("Shape buckets planned from your own texts.", {"plan": buckets.plan})}
 for name, command in COMMANDS.items():
     app.command(name, cls=Command)(command)
 for group, (about, commands) in GROUPS.items():

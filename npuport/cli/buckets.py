@@ -1,4 +1,4 @@
-"""`npuport buckets plan`: shape buckets (gears) chosen from the token lengths of the user's own texts."""
+"""`npuport buckets plan`: shape buckets chosen from the token lengths of the user's own texts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def plan(
     source: Annotated[Path, typer.Argument(metavar="MODEL_OR_ARTIFACTS", help="A model directory, or artifacts written "
                                            "by `npuport convert` (their saved tokenizer).")],
     texts: Annotated[Path, typer.Option("--texts", help="Your traffic. " + TEXTS_HELP)],
-    max_gears: Annotated[int, typer.Option("--max-gears", help="At most this many BATCHxSEQ buckets.")] = 4,
+    max_buckets: Annotated[int, typer.Option("--max-buckets", "--max-gears", help="At most this many BATCHxSEQ buckets (--max-gears: its old name).")] = 4,
     max_truncated: Annotated[float, typer.Option("--max-truncated", help="Largest share of texts the longest bucket "
                                                  "may cut (0.0-1.0; texts over the model's max length are cut anyway).")] = 0.0,
     batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Comma list: the smallest at every planned sequence, "
@@ -26,4 +26,4 @@ def plan(
     from npuport.bench.benchmark import parse_batch_sizes
     from npuport.model.traffic import plan_from_texts
 
-    render.gear_plan(plan_from_texts(source, texts, max_gears, max_truncated, parse_batch_sizes(batch_sizes)), as_json)
+    render.bucket_plan(plan_from_texts(source, texts, max_buckets, max_truncated, parse_batch_sizes(batch_sizes)), as_json)

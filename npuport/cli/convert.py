@@ -56,7 +56,7 @@ def convert(
     options = ConvertOptions(formats=comma_list(formats),  # type: ignore[arg-type]
                              precisions=comma_list(precisions) if precisions is not None else None,  # type: ignore[arg-type]
                              shapes=comma_list(shapes),  # type: ignore[arg-type]
-                             buckets=() if planned else tuple(parse_buckets(buckets)), gear_texts=texts, opset=opset,
+                             buckets=() if planned else tuple(parse_buckets(buckets)), bucket_texts=texts, opset=opset,
                              fuse=fuse, int8_static=int8_static, int8_weights=int8_weights,
                              cpu_class=cpu_class, engines=comma_list(engines))
     options = for_target(options, target) if target else options

@@ -22,7 +22,7 @@ from npuport.convert.peers import PEER_CONFIG
 from npuport.convert.plan import SHAPES, ConvertOptions, VariantPlan, fused, plan_variants
 from npuport.convert.publish import WORK_DIR, interrupted_publish, live_manifest, publish
 from npuport.convert.worker import JOB_PREFIX, execute_job, run_in_child
-from npuport.core.buckets import GearPlan, check_buckets, golden_seq_len, plan_gears
+from npuport.core.buckets import BucketPlan, check_buckets, golden_seq_len, plan_buckets
 from npuport.core.corpus import golden_selection
 from npuport.core.errors import ConversionError
 from npuport.core.files import (
@@ -68,7 +68,7 @@ class ConvertResult:
     steps: list[StepStats] = field(default_factory=list)
     variant_seconds: dict[str, float] = field(default_factory=dict)  # export + check time per variant
     variant_step: dict[str, str] = field(default_factory=dict)  # which step built each variant
-    gears: GearPlan | None = None  # the buckets planned from the user's texts (ConvertOptions.gear_texts)
+    bucket_plan: BucketPlan | None = None  # the buckets planned from the user's texts (ConvertOptions.bucket_texts)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -189,10 +189,10 @@ def convert_model(
     find_weights(model_dir)
     tokenizer = load_tokenizer(model_dir, config)
     max_length = model_max_length(config, tokenizer)
-    gears = None
-    if options.gear_texts is not None:
-        gears = plan_gears(token_lengths(tokenizer, read_texts(options.gear_texts), max_length), max_length)
-        options = replace(options, buckets=tuple(gears.buckets))
+    bucket_plan = None
+    if options.bucket_texts is not None:
+        bucket_plan = plan_buckets(token_lengths(tokenizer, read_texts(options.bucket_texts), max_length), max_length)
+        options = replace(options, buckets=tuple(bucket_plan.buckets))
     plans = plan_variants(options)
     if "openvino" in options.engines:
         import_openvino()  # before the slow work
@@ -207,7 +207,7 @@ def convert_model(
         return _build(model_dir, staging, config, tokenizer, max_length, options, plans, run, progress)
 
     built = build_and_publish(out_dir, build)
-    return replace(built, seconds=time.perf_counter() - started, gears=gears)
+    return replace(built, seconds=time.perf_counter() - started, bucket_plan=bucket_plan)
 
 
 def build_and_publish(out_dir: Path, build: Callable[[Path, int], ConvertResult]) -> ConvertResult:

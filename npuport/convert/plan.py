@@ -71,7 +71,7 @@ class ConvertOptions:
     int8_weights: str | None = None  # a core.int8.SCHEMES key; None: the scheme `cpu_class` runs fast and exactly
     cpu_class: str | None = None  # the CPU class(es) int8 is built for (core.int8.choose_int8); None: portable
     engines: tuple[str, ...] = ("onnxruntime",)  # openvino: also OpenVINO variants of the fp32 dynamic ONNX (convert.engines)
-    gear_texts: Path | None = None  # plan `buckets` from these texts' token lengths instead (core.buckets.plan_gears)
+    bucket_texts: Path | None = None  # plan `buckets` from these texts' token lengths instead (core.buckets.plan_buckets)
 
     def __post_init__(self) -> None:
         for name, values, allowed in (
@@ -90,7 +90,7 @@ class ConvertOptions:
             raise InputError(f"--fuse must be one of {', '.join(FUSE_CHOICES)}, got {self.fuse!r}")
         if not 13 <= self.opset <= 20:
             raise InputError(f"opset {self.opset} unsupported; use 13..20 (Ascend ATC reads up to {ATC_MAX_OPSET})")
-        if not self.buckets and self.gear_texts is None and "static" in self.shapes:
+        if not self.buckets and self.bucket_texts is None and "static" in self.shapes:
             raise InputError("static shapes need buckets: give --buckets BATCHxSEQ,… or --buckets auto --texts FILE")
 
 

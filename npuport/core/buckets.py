@@ -19,9 +19,9 @@ DEFAULT_BUCKETS = "1x64,1x128,16x128"
 # 256-wide encoder on one core).
 CALL_COST_TOKENS = 16
 # Planned sequence lengths are multiples of this: vector units and the NPU's cube unit work in tiles of 8-16
-# tokens, so a 37-token gear costs what a 40-token one does, and a plan of round numbers is easy to read.
+# tokens, so a 37-token bucket costs what a 40-token one does, and a plan of round numbers is easy to read.
 SEQ_ALIGN = 8
-DEFAULT_MAX_GEARS = 4
+DEFAULT_MAX_BUCKETS = 4
 
 
 def parse_buckets(spec: str) -> list[Bucket]:
@@ -206,7 +206,7 @@ def coverage(lengths: Sequence[int] | np.ndarray, buckets: Sequence[Bucket]) -> 
 
 
 @dataclass(frozen=True)
-class GearPlan:
+class BucketPlan:
     """Buckets planned from token lengths, beside how today's default buckets fit the same texts."""
 
     buckets: list[Bucket]
@@ -226,9 +226,9 @@ class GearPlan:
 DEFAULT_BATCH_SIZES = tuple(sorted({b.batch for b in parse_buckets(DEFAULT_BUCKETS)}))
 
 
-def plan_gears(lengths: Sequence[int] | np.ndarray, max_length: int, max_gears: int = DEFAULT_MAX_GEARS,
-               max_truncated: float = 0.0, batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> GearPlan:
-    """At most `max_gears` batch x sequence buckets for texts of these token lengths (special tokens included, before
+def plan_buckets(lengths: Sequence[int] | np.ndarray, max_length: int, max_buckets: int = DEFAULT_MAX_BUCKETS,
+               max_truncated: float = 0.0, batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> BucketPlan:
+    """At most `max_buckets` batch x sequence buckets for texts of these token lengths (special tokens included, before
     truncation): the smallest batch size at every planned sequence, each larger one at the longest sequence (the
     shape of DEFAULT_BUCKETS). The sequences minimise padding tokens, each text padded to the smallest sequence that
     holds it, with at most `max_truncated` of the texts cut by the longest one (texts over max_length, which the
@@ -242,9 +242,9 @@ def plan_gears(lengths: Sequence[int] | np.ndarray, max_length: int, max_gears: 
         raise BucketError("no texts to plan buckets from")
     if not sizes or sizes[0] < 1 or sizes[-1] > MAX_BATCH:
         raise BucketError(f"batch sizes must be 1..{MAX_BATCH}, got {','.join(map(str, batch_sizes)) or 'none'}")
-    sequences = max_gears - (len(sizes) - 1)
+    sequences = max_buckets - (len(sizes) - 1)
     if sequences < 1:
-        raise BucketError(f"{max_gears} gears leave no room for {len(sizes)} batch sizes: give at least {len(sizes)} gears")
+        raise BucketError(f"{max_buckets} buckets leave no room for {len(sizes)} batch sizes: give at least {len(sizes)} buckets")
     if not 0.0 <= max_truncated < 1.0:
         raise BucketError(f"the truncated share must be in [0, 1), got {max_truncated}")
     kept = np.minimum(lengths, max_length)
@@ -277,6 +277,6 @@ def plan_gears(lengths: Sequence[int] | np.ndarray, max_length: int, max_gears: 
         j, k = cut[k][j], k - 1
     seqs.reverse()
     buckets = [Bucket(batch=sizes[0], seq=s) for s in seqs] + [Bucket(batch=b, seq=seqs[-1]) for b in sizes[1:]]
-    return GearPlan(buckets=sorted(buckets, key=lambda b: (b.seq, b.batch)),
+    return BucketPlan(buckets=sorted(buckets, key=lambda b: (b.seq, b.batch)),
                     before=coverage(lengths, parse_buckets(DEFAULT_BUCKETS)), after=coverage(lengths, buckets),
                     max_length=max_length, max_truncated=max_truncated)

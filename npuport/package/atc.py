@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npuport.core.atc import ATC_DIR, ATC_MAX_OPSET, MAX_GEARS, MIN_GEARS, MIXED, atc_model, om_stem
-from npuport.core.buckets import DEFAULT_MAX_GEARS
+from npuport.core.buckets import DEFAULT_MAX_BUCKETS
 from npuport.core.errors import ManifestError
 from npuport.core.golden import GoldenInputs
 from npuport.core.manifest import Bucket, FileRecord, Manifest, Variant
@@ -135,9 +135,9 @@ def gear_script(variant: Variant, route: Route) -> str | None:
         warnings.warn(f"{variant.id}: {len(buckets)} buckets exceed ATC's limit of {MAX_GEARS} gears; "
                       "no gear script, only the per-bucket one", stacklevel=2)
         return None
-    if len(buckets) > DEFAULT_MAX_GEARS:
+    if len(buckets) > DEFAULT_MAX_BUCKETS:
         warnings.warn(f"{variant.id}: {len(buckets)} ATC gears; ATC compiles one graph per gear, so more than "
-                      f"{DEFAULT_MAX_GEARS} cost build time and device memory", stacklevel=2)
+                      f"{DEFAULT_MAX_BUCKETS} cost build time and device memory", stacklevel=2)
     shape = ";".join(f"{s.name}:{','.join('-1' if isinstance(d, str) else str(d) for d in s.shape)}" for s in variant.inputs)
     dims = ";".join(_gear(variant, bucket) for bucket in buckets)
     what = f"ONE model with {len(buckets)} shape gears ({', '.join(map(str, buckets))})"

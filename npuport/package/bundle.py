@@ -27,7 +27,7 @@ from npuport.core.sums import SUMS_FILE, hash_tree, write_sums
 from npuport.package.atc import atc_variants, keep_list, write_atc
 from npuport.package.deploy import Deployment, plan_deployment, write_deployment
 from npuport.package.readme import render_readme
-from npuport.package.targets import Decision, decide
+from npuport.package.targets import TargetChoice, choose_for_target
 from npuport.package.triton import seal_repository, write_repository
 from npuport.validate.parity_report import report_failures
 
@@ -43,7 +43,7 @@ class PackageResult:
     bytes: int
     validated_on: dict[str, str]  # variant id → where its verdict was reached (CPU class, engine, versions)
     archive_bytes: int = 0  # measured under the lock: once it is released, another run may replace the archive
-    decisions: list[Decision] = field(default_factory=list)  # with a target: each variant, chosen or why left out
+    choices: list[TargetChoice] = field(default_factory=list)  # with a target: each variant, chosen or why left out
 
 
 def select_variants(manifest: Manifest, device: str, wanted: list[str] | tuple[str, ...] | None) -> list[tuple[Variant, Validation]]:
@@ -90,10 +90,10 @@ def build_package(
     if target is not None and variants:
         raise InputError("--target chooses the variants itself: give --target or --variants, not both")
     selected = select_variants(manifest, where, variants)
-    decisions: list[Decision] = []
+    choices: list[TargetChoice] = []
     if target is not None:
-        decisions = decide(root, manifest, target, [variant for variant, _ in selected], where)
-        chosen = {d.variant for d in decisions if d.chosen}
+        choices = choose_for_target(root, manifest, target, [variant for variant, _ in selected], where)
+        chosen = {d.variant for d in choices if d.chosen}
         selected = [(variant, record) for variant, record in selected if variant.id in chosen]
     deployment = plan_deployment(manifest, [v for v, _ in selected], device, final.name, image) if deploy else None
     if final.resolve() == root.resolve():
@@ -102,7 +102,7 @@ def build_package(
         if final.exists() and not (final / SUMS_FILE).is_file():
             raise InputError(f"{final} exists and is not a package: refusing to replace it")
         result = _build(root, final, manifest, device, selected, triton, archive, deployment, reporter(progress))
-    result.decisions = decisions
+    result.choices = choices
     return result
 
 

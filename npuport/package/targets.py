@@ -16,24 +16,24 @@ from npuport.package.atc import atc_readable
 
 
 @dataclass(frozen=True)
-class Decision:
+class TargetChoice:
     variant: str
     chosen: bool
     why: str
 
 
-def decide(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> list[Decision]:
-    """One decision per variant of `manifest`: the best of `passed` for `target` is chosen, every other says why not."""
+def choose_for_target(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> list[TargetChoice]:
+    """One choice per variant of `manifest`: the best of `passed` for `target` is chosen, every other says why not."""
     best, why = _best(root, manifest, target, passed, device)
-    decisions = []
+    choices = []
     for variant in manifest.variants:
         if variant.id == best.id:
-            decisions.append(Decision(variant.id, True, why))
+            choices.append(TargetChoice(variant.id, True, why))
         elif variant not in passed:
-            decisions.append(Decision(variant.id, False, f"no passing validation on {device}"))
+            choices.append(TargetChoice(variant.id, False, f"no passing validation on {device}"))
         else:
-            decisions.append(Decision(variant.id, False, f"{target} runs {best.id} better"))
-    return decisions
+            choices.append(TargetChoice(variant.id, False, f"{target} runs {best.id} better"))
+    return choices
 
 
 def _best(root: Path, manifest: Manifest, target: DeployTarget, passed: list[Variant], device: str) -> tuple[Variant, str]:

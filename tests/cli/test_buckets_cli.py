@@ -1,4 +1,4 @@
-"""`npuport buckets plan` as a user runs it: gears for the bundled zh corpus under the artifacts' saved tokenizer."""
+"""`npuport buckets plan` as a user runs it: buckets for the bundled zh corpus under the artifacts' saved tokenizer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import npuport as package
 CORPUS = Path(package.__file__).parent / "data" / "corpus_zh.jsonl"
 
 
-def test_plan_pads_the_corpus_less_than_the_defaults_within_four_gears(structbert_artifacts):
+def test_plan_pads_the_corpus_less_than_the_defaults_within_four_buckets(structbert_artifacts):
     result = npuport("buckets", "plan", structbert_artifacts, "--texts", CORPUS, "--json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
@@ -23,5 +23,5 @@ def test_plan_pads_the_corpus_less_than_the_defaults_within_four_gears(structber
     longest = max(int(g.split("x")[1]) for g in gears)
     assert longest == plan["max_length"] or plan["after"]["truncated"] == 0
 
-    refused = npuport("buckets", "plan", structbert_artifacts, "--texts", CORPUS, "--max-gears", "1")
-    assert refused.returncode == 5 and refused.stderr.startswith("error: 1 gears leave no room for 2 batch sizes")
+    refused = npuport("buckets", "plan", structbert_artifacts, "--texts", CORPUS, "--max-buckets", "1")
+    assert refused.returncode == 5 and refused.stderr.startswith("error: 1 buckets leave no room for 2 batch sizes")

@@ -11,7 +11,7 @@ from npuport.convert.plan import ConvertOptions, for_target, plan_variants
 from npuport.core.devices import DEPLOY_TARGETS, Device
 from npuport.core.manifest import Manifest, Variant
 from npuport.core.targets import TARGETS
-from npuport.package.targets import decide
+from npuport.package.targets import choose_for_target
 from npuport.runtime.loader import choose_variant
 
 
@@ -31,7 +31,7 @@ def test_convert_package_and_load_agree_on_each_target(name, tmp_path: Path):
     built = [plan.id for plan in plan_variants(for_target(ConvertOptions(), name))]
     assert sorted(built) == sorted(c.name for c in target.choices if c.built)  # convert builds exactly these
     manifest = manifest_of(built)
-    shipped = next(d.variant for d in decide(tmp_path, manifest, name, list(manifest.variants), target.device) if d.chosen)
+    shipped = next(d.variant for d in choose_for_target(tmp_path, manifest, name, list(manifest.variants), target.device) if d.chosen)
     assert shipped == target.choices[0].name  # no bench records: the first choice
     loaded, because = choose_variant(manifest, None, Device(target.device))
     if target.exact is None:
@@ -44,7 +44,7 @@ def test_fallbacks_follow_the_table_and_a_variant_outside_it_is_still_loadable(t
     torch_only = manifest_of(["torchscript-fp16-dynamic", "torchscript-fp32-dynamic", "torchscript-fp16-static"])
     assert choose_variant(torch_only, None, Device("cuda"))[0].id == "torchscript-fp16-dynamic"
     assert choose_variant(torch_only, None, Device("npu"))[0].id == "torchscript-fp16-static"
-    chosen = next(d for d in decide(tmp_path, torch_only, "cuda", list(torch_only.variants), "cuda") if d.chosen)
+    chosen = next(d for d in choose_for_target(tmp_path, torch_only, "cuda", list(torch_only.variants), "cuda") if d.chosen)
     assert chosen.variant == "torchscript-fp16-dynamic" and "no fp16 ONNX" in chosen.why
     odd = manifest_of(["onnx-bf16-dynamic"])
     loaded, because = choose_variant(odd, None, Device("npu"))

@@ -338,7 +338,7 @@ def test_a_target_gets_what_it_runs_best_and_is_told_what_was_left_out(partly_va
     assert [v.id for v in ascend.variants] == ["onnx-fp16-static"] and (tmp_path / "ascend" / "atc" / "onnx-fp16-static.gears.sh").is_file()
     cpu = build_package(partly_validated_bert, tmp_path / "cpu", target="cpu", archive=False)
     assert cpu.variants == ["onnx-int8-dynamic"]
-    assert "no bench records" in next(d.why for d in cpu.decisions if d.chosen)
+    assert "no bench records" in next(d.why for d in cpu.choices if d.chosen)
     assert build_package(partly_validated_bert, tmp_path / "cuda", target="cuda", archive=False).variants == ["onnx-fp32-dynamic"]
     with pytest.raises(InputError, match="give --target or --variants, not both"):
         build_package(partly_validated_bert, tmp_path / "x", target="cpu", variants=["onnx-fp32-dynamic"])
@@ -377,5 +377,5 @@ def test_cpu_ranks_by_engine_speed_on_the_verdicts_class_and_skips_what_is_slowe
     (root / "reports" / "bench-cpu.json").write_text(json.dumps({"records": records}), encoding="utf-8")
     cpu = build_package(root, tmp_path / "cpu", target="cpu", archive=False)
     assert cpu.variants == ["onnx-fp32-dynamic"]
-    why = next(d.why for d in cpu.decisions if d.chosen)
+    why = next(d.why for d in cpu.choices if d.chosen)
     assert "fastest engine-only" in why and "1.20× eager" in why and "never chosen, slower than eager fp32: onnx-int8-dynamic" in why

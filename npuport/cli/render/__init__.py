@@ -4,7 +4,7 @@ and shared helpers in `base`."""
 
 from npuport.cli.render.base import announce, emit_json, err, line, out
 from npuport.cli.render.bench import bench_table, benchmarked
-from npuport.cli.render.buckets import gear_plan
+from npuport.cli.render.buckets import bucket_plan
 from npuport.cli.render.convert import converted
 from npuport.cli.render.doctor import diagnosis
 from npuport.cli.render.eval import evaluation
@@ -19,4 +19,4 @@ from npuport.cli.render.validate import validation
 from npuport.cli.render.verify import verification
 from npuport.cli.render.zoo import zoo_built, zoo_models
 
-__all__ = ["announce", "bench_table", "benchmarked", "converted", "diagnosis", "emit_json", "err", "evaluation", "gear_plan", "line", "manifest_checked", "out", "packaged", "predictions", "reports", "scored", "source_info", "tuned", "validation", "verification", "zoo_built", "zoo_models"]
+__all__ = ["announce", "bench_table", "benchmarked", "converted", "diagnosis", "emit_json", "err", "evaluation", "bucket_plan", "line", "manifest_checked", "out", "packaged", "predictions", "reports", "scored", "source_info", "tuned", "validation", "verification", "zoo_built", "zoo_models"]

@@ -9,18 +9,18 @@ from rich.table import Table
 from npuport.cli.render.base import emit_json, line, new_table, out
 
 if TYPE_CHECKING:
-    from npuport.core.buckets import Coverage, GearPlan
+    from npuport.core.buckets import BucketPlan, Coverage
 
 
-def gear_plan(plan: GearPlan, as_json: bool) -> None:
+def bucket_plan(plan: BucketPlan, as_json: bool) -> None:
     if as_json:
         return emit_json(plan.to_dict())
-    out.print(gear_table(plan))
+    out.print(bucket_plan_table(plan))
     line(f"padding: share of computed tokens that are padding; truncated: texts cut by the longest bucket "
          f"(allowed: {plan.max_truncated:.1%}, or what max length {plan.max_length} cuts anyway)")
 
 
-def gear_table(plan: GearPlan) -> Table:
+def bucket_plan_table(plan: BucketPlan) -> Table:
     from npuport.core.buckets import DEFAULT_BUCKETS
 
     table = new_table(f"buckets for {plan.after.texts} texts", ("", "buckets", "padding", "padding tokens", "truncated"),

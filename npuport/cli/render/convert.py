@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npuport.cli.render.base import emit_json, line, new_table, out, variant_size
-from npuport.cli.render.buckets import gear_table
+from npuport.cli.render.buckets import bucket_plan_table
 from npuport.model.architectures import GENERIC_NOTE
 
 if TYPE_CHECKING:
@@ -18,9 +18,9 @@ def converted(result: ConvertResult, output: Path, as_json: bool) -> None:
     if as_json:
         return emit_json({"root": str(output), "seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb,
                           "steps": [s.__dict__ for s in result.steps], "manifest": manifest.model_dump(),
-                          "gears": result.gears.to_dict() if result.gears else None})
-    if result.gears:
-        out.print(gear_table(result.gears))
+                          "bucket_plan": result.bucket_plan.to_dict() if result.bucket_plan else None})
+    if result.bucket_plan:
+        out.print(bucket_plan_table(result.bucket_plan))
     table = new_table(f"{output} — {manifest.source.architecture}, {manifest.source.num_labels} labels",
                    ("variant", "files", "size", "buckets", "transforms", "export check |Δp|"), right=("size", "files"),
                    no_wrap=("variant",))

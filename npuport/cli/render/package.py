@@ -15,11 +15,11 @@ def packaged(result: PackageResult, device: str, as_json: bool) -> None:
     if as_json:
         return emit_json({"directory": str(result.directory), "archive": str(result.archive) if result.archive else None,
                           "variants": result.variants, "validated_on": result.validated_on, "files": result.files,
-                          "bytes": result.bytes, "target": [asdict(d) for d in result.decisions]})
-    if result.decisions:
+                          "bytes": result.bytes, "target": [asdict(d) for d in result.choices]})
+    if result.choices:
         table = new_table("what the target runs, and what was left out", ["variant", "packaged", "why"])
-        for decision in result.decisions:
-            table.add_row(decision.variant, "yes" if decision.chosen else "no", decision.why)
+        for choice in result.choices:
+            table.add_row(choice.variant, "yes" if choice.chosen else "no", choice.why)
         out.print(table)
     line(f"packaged {len(result.variants)} variant(s) for {device}: {', '.join(result.variants)}")
     for where in sorted(set(result.validated_on.values())):
