@@ -23,13 +23,17 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     texts = list(texts)
     if not texts:
         raise InputError("no texts")
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InputError(f"text {index} is {type(text).__name__}, not a string")
-        if not text.strip():
-            raise InputError(f"text {index} is empty")
-        check_encodable(f"text {index}", text)
-    return texts
+    return [check_text(f"text {index}", text) for index, text in enumerate(texts)]
+
+
+def check_text(what: str, text: object) -> str:
+    """The one rule for a text: a string, not blank, encodable; refused naming `what` (its index, or file and line)."""
+    if not isinstance(text, str):
+        raise InputError(f"{what} is {type(text).__name__}, not a string")
+    if not text.strip():
+        raise InputError(f"{what} is empty")
+    check_encodable(what, text)
+    return text
 
 
 def split_lines(content: str) -> list[str]:
@@ -112,9 +116,6 @@ def _jsonl(path: Path, content: str) -> list[str]:
 def record_text(record: object, where: str) -> str:
     """The non-blank "text" string of a JSON Lines record, or one InputError at `where`."""
     text = record.get("text") if isinstance(record, dict) else None
-    if not isinstance(text, str):
+    if text is None:
         raise InputError(f'{where}: expected an object with a "text" string')
-    if not text.strip():
-        raise InputError(f'{where}: "text" is empty')
-    check_encodable(f'{where}: "text"', text)
-    return text
+    return check_text(f'{where}: "text"', text)

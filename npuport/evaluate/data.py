@@ -11,7 +11,7 @@ import numpy as np
 
 from npuport.core.corpus import language_of, load_corpus
 from npuport.core.errors import InputError
-from npuport.core.texts import check_encodable, json_records
+from npuport.core.texts import json_records, record_text
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,7 @@ def read_jsonl(path: Path, labels: list[str], single_label: bool = False) -> Lab
     for where, row in json_records(content, lambda number: f"{path} line {number}"):
         if not isinstance(row, dict):
             raise InputError(f'{where}: expected an object with "text" and "labels"')
-        text, names = row.get("text"), row.get("labels")
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(f'{where}: "text" must be a non-empty string')
-        check_encodable(f'{where}: "text"', text)
+        text, names = record_text(row, where), row.get("labels")
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
